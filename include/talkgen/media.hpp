@@ -1,7 +1,9 @@
 // Media decoding: images, audio and synthesized speech, all through FFmpeg / libebur128 / espeak-ng.
 //
 // These are the inputs of a job. Every function throws talkgen::Error with a code that says what went
-// wrong (not_found, invalid_argument for corrupt data, unsupported for formats we cannot read).
+// wrong: not_found (no such file), invalid_argument (empty, corrupt or truncated data; bad options),
+// unsupported (FFmpeg opens the data but it is not an image / holds no audio, or the codec is missing).
+// Messages name the file (or "the N bytes in memory"). All functions are safe to call from several threads.
 #pragma once
 
 #include <cstdint>
@@ -24,22 +26,34 @@ struct Audio {
   double duration_seconds() const { return sample_rate > 0 ? double(samples.size()) / sample_rate : 0.0; }
 };
 
-/// Decodes PNG, JPEG, WebP or BMP (what FFmpeg's image decoders read), honouring EXIF orientation.
+/// Decodes PNG, JPEG, WebP or BMP (what FFmpeg's image decoders read) by content, not extension.
+/// EXIF orientation (all 8 values; JPEG, and WebP where FFmpeg exports its EXIF) is applied, so the
+/// pixels come back upright. Alpha is dropped, not blended (as PIL's convert("RGB")); an animated image
+/// gives its first frame. A damaged picture (e.g. a truncated JPEG) is an error, not a partly grey image.
 Image decode_image(const std::string& path);
+/// The same from an encoded file held in memory (`data` is only read during the call).
 Image decode_image_bytes(const std::uint8_t* data, std::size_t size);
 
-/// Decodes WAV, MP3, FLAC, M4A/AAC, OGG/Opus (any audio FFmpeg reads), downmixed to mono and
-/// resampled to `sample_rate` with swresample.
+/// Decodes WAV, MP3, FLAC, M4A/AAC, OGG/Opus (any audio FFmpeg reads; the first audio stream of a
+/// video file too), downmixed to mono as the mean of the channels (librosa's to_mono) and resampled
+/// to `sample_rate` (1000..384000 Hz) with swresample (soxr engine when FFmpeg has it, as librosa).
+/// Packets the decoder rejects mid-stream are skipped with a warning, as the ffmpeg CLI does; a file
+/// with no decodable audio at all is invalid_argument.
 Audio decode_audio(const std::string& path, int sample_rate = 16000);
 Audio decode_audio_bytes(const std::uint8_t* data, std::size_t size, int sample_rate = 16000);
 
-/// Integrated loudness (EBU R128 / ITU-R BS.1770) in LUFS; -inf for silence.
+/// Integrated loudness (EBU R128 / ITU-R BS.1770, libebur128) in LUFS; -inf for silence, for audio
+/// below the -70 LUFS gate and for audio shorter than one 400 ms block.
 double measure_loudness_lufs(const Audio& audio);
-/// Scales the samples so the integrated loudness becomes `target_lufs` (the reference normalises
-/// speech to -23 LUFS before wav2vec2). Silence is left unchanged.
+/// Scales the samples so the integrated loudness becomes `target_lufs` (-70..0), as the reference's
+/// loudness_norm (pyloudnorm) does before wav2vec2: one gain for all samples, no clipping (peaks may
+/// exceed 1.0). Audio whose loudness is beyond ±100 LUFS (silence) is left unchanged, as in the
+/// reference; so is audio shorter than 400 ms, where the reference raises instead.
 void normalize_loudness(Audio& audio, double target_lufs = -23.0);
 
-/// Text to speech through the espeak-ng library.
+/// Text to speech through the espeak-ng library. espeak-ng is process-global, so concurrent calls run one
+/// after another. It draws from libc rand(): the same text may differ by a few milliseconds between calls.
+/// Unknown voice, empty text or options out of range -> invalid_argument; missing espeak-ng data -> unsupported.
 struct SpeechOptions {
   std::string voice = "en";   // an espeak-ng voice name, e.g. "en-us", "de", "zh"
   int words_per_minute = 160; // espeak-ng's rate, 80..450
@@ -55,7 +69,8 @@ struct Size {
 };
 /// The reference's bucket for an input of this size: the bucket whose aspect ratio is closest.
 Size choose_bucket(int width, int height, Resolution resolution);
-/// Resize (keeping aspect, covering the target) then centre-crop, as the reference does.
+/// Resize (keeping aspect, covering the target) then centre-crop, as the reference's resize_and_centercrop:
+/// bit-identical to its PIL Image.BILINEAR resize and torchvision center_crop.
 Image resize_and_center_crop(const Image& image, Size target);
 
 }  // namespace talkgen

@@ -1,8 +1,10 @@
 // TensorSource: a checkpoint seen as named tensors that are read only when asked for.
 //
-// Implementations: safetensors (one file, memory-mapped), sharded safetensors (*.index.json),
-// PyTorch zip archives (.pth / pytorch_model.bin). Loading a model asks for one tensor at a time, so
-// host memory stays near the largest tensor (or the one mapped shard), never the whole checkpoint.
+// Implementations: safetensors (one file, memory-mapped: safetensors_source.hpp), sharded safetensors
+// (*.index.json, one shard mapped at a time), PyTorch zip archives (.pth / pytorch_model.bin:
+// torch_archive.hpp). Loading a model asks for one tensor at a time and the pages of a copied tensor
+// are released, so host memory stays near the largest tensor, never the whole checkpoint.
+// Every method may be called from several threads at once.
 #pragma once
 
 #include <memory>
@@ -26,15 +28,20 @@ class TensorSource {
   /// Every tensor name, in file order.
   virtual std::vector<TensorInfo> list() const = 0;
   virtual bool contains(const std::string& name) const = 0;
-  /// Reads one tensor into a fresh CPU tensor of its stored dtype (never a view of the mapping that
-  /// outlives the source). Throws Error(not_found) for unknown names.
+  /// Reads one tensor into a fresh, contiguous CPU tensor of its stored dtype (never a view of the
+  /// mapping: it outlives the source). Throws Error(not_found) for unknown names,
+  /// Error(invalid_argument) when the file turns out damaged, Error(checkpoint_mismatch) when a shard
+  /// index names a tensor its shard lacks.
   virtual at::Tensor read(const std::string& name) const = 0;
-  /// A human-readable description of where the tensors come from (a path, or "a.safetensors + 6 more").
+  /// Where the tensors come from, for messages: the path, or "<index path> (7 shards)".
   virtual std::string describe() const = 0;
 };
 
-/// Opens a checkpoint by path, choosing the format from its content and name:
-/// `*.safetensors`, `*.safetensors.index.json`, a folder with one of those, or a PyTorch zip archive.
+/// Opens a checkpoint by path, choosing the format from its name and content: `*.safetensors`,
+/// `*.safetensors.index.json`, a PyTorch zip archive (any name), or a folder holding one index, else one
+/// .safetensors, else pytorch_model.bin. Headers are parsed and validated here (tensor data is not read).
+/// Throws Error(not_found) for a missing path or shard, Error(invalid_argument) for a damaged file,
+/// Error(unsupported) for other formats (the legacy pre-1.6 torch.save included) and unknown dtypes.
 std::unique_ptr<TensorSource> open_checkpoint(const std::string& path);
 
 }  // namespace talkgen::model::io

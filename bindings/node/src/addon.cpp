@@ -1,0 +1,97 @@
+// The Node addon: N-API (node-addon-api) over talkgen's C ABI. Work runs on libuv's thread pool
+// (Napi::AsyncWorker) so the event loop never blocks; results come back as Promises.
+#include <napi.h>
+
+#include <optional>
+#include <string>
+
+#include "talkgen.h"
+
+namespace {
+
+// Rejects with an Error whose `code` is the talkgen status name ("not_found", ...).
+Napi::Error make_error(Napi::Env env, talkgen_status status, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, talkgen_status_name(status)));
+  error.Set("status", Napi::Number::New(env, status));
+  return error;
+}
+
+std::optional<std::string> optional_string(const Napi::Object& o, const char* key) {
+  if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return std::nullopt;
+  if (!o.Get(key).IsString()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a string");
+  return o.Get(key).As<Napi::String>().Utf8Value();
+}
+
+class EncodeWorker : public Napi::AsyncWorker {
+ public:
+  EncodeWorker(Napi::Env env, const Napi::Object& options)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {
+    image_ = optional_string(options, "image");
+    audio_ = optional_string(options, "audio");
+    text_ = optional_string(options, "text");
+    voice_ = optional_string(options, "voice");
+    output_ = optional_string(options, "output");
+    preset_ = optional_string(options, "preset");
+    params_ = talkgen_encode_params_default();
+    if (options.Has("fps")) params_.fps = options.Get("fps").ToNumber().DoubleValue();
+    if (options.Has("crf")) params_.crf = options.Get("crf").ToNumber().Int32Value();
+    if (options.Has("nvenc")) params_.use_nvenc = options.Get("nvenc").ToBoolean();
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    params_.image_path = image_ ? image_->c_str() : nullptr;
+    params_.audio_path = audio_ ? audio_->c_str() : nullptr;
+    params_.text = text_ ? text_->c_str() : nullptr;
+    params_.voice = voice_ ? voice_->c_str() : nullptr;
+    params_.preset = preset_ ? preset_->c_str() : nullptr;
+    status_ = output_ ? talkgen_encode_to_file(&params_, output_->c_str()) : talkgen_encode_to_buffer(&params_, &buffer_);
+    if (status_ != TALKGEN_OK) message_ = talkgen_last_error();  // thread-local: read it on this thread
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (status_ != TALKGEN_OK) {
+      deferred_.Reject(make_error(env, status_, message_).Value());
+      return;
+    }
+    if (output_) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    auto result = Napi::Buffer<uint8_t>::Copy(env, buffer_.data, buffer_.size);
+    talkgen_buffer_free(&buffer_);
+    deferred_.Resolve(result);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::optional<std::string> image_, audio_, text_, voice_, output_, preset_;
+  talkgen_encode_params params_{};
+  talkgen_status status_ = TALKGEN_OK;
+  std::string message_;
+  talkgen_buffer buffer_{nullptr, 0};
+};
+
+Napi::Value EncodeStill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    throw Napi::TypeError::New(env, "encodeStill(options): options must be an object");
+  }
+  auto* worker = new EncodeWorker(env, info[0].As<Napi::Object>());
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("version", Napi::String::New(env, talkgen_version()));
+  exports.Set("buildFeatures", Napi::String::New(env, talkgen_build_features()));
+  exports.Set("encodeStill", Napi::Function::New(env, EncodeStill));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(talkgen, Init)

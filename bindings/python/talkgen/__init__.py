@@ -1,0 +1,27 @@
+"""talkgen: portrait + speech -> lip-synced talking-head MP4, from Python.
+
+    import talkgen
+    talkgen.encode_still("face.png", "still.mp4", audio="speech.wav")
+    mp4_bytes = talkgen.encode_still("face.png", text="Hello there")
+"""
+from .encode import EncodeOptions, encode_still
+from .errors import (CancelledError, CheckpointMismatchError, DeviceUnavailableError, InternalError,
+                     InvalidArgumentError, IOError, NotFoundError, OutOfMemoryError, TalkgenError, TimeoutError,
+                     UnsupportedError)
+from ._capi import lib as _lib
+
+__version__ = _lib.talkgen_version().decode()
+
+
+def version():
+    """The loaded library's version."""
+    return _lib.talkgen_version().decode()
+
+
+def build_features():
+    return _lib.talkgen_build_features().decode()
+
+
+__all__ = ["EncodeOptions", "encode_still", "version", "build_features", "TalkgenError", "InvalidArgumentError",
+           "NotFoundError", "UnsupportedError", "CheckpointMismatchError", "OutOfMemoryError",
+           "DeviceUnavailableError", "CancelledError", "TimeoutError", "IOError", "InternalError"]

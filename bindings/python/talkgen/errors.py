@@ -1,0 +1,56 @@
+"""One exception class per talkgen error code (the C ABI's talkgen_status)."""
+
+
+class TalkgenError(Exception):
+    """Base class; `code` is the C ABI status name, e.g. "not_found"."""
+    code = "internal"
+    status = 10
+
+
+class InvalidArgumentError(TalkgenError, ValueError):
+    code, status = "invalid_argument", 1
+
+
+class NotFoundError(TalkgenError, FileNotFoundError):
+    code, status = "not_found", 2
+
+
+class UnsupportedError(TalkgenError):
+    code, status = "unsupported", 3
+
+
+class CheckpointMismatchError(TalkgenError):
+    code, status = "checkpoint_mismatch", 4
+
+
+class OutOfMemoryError(TalkgenError, MemoryError):
+    code, status = "out_of_memory", 5
+
+
+class DeviceUnavailableError(TalkgenError):
+    code, status = "device_unavailable", 6
+
+
+class CancelledError(TalkgenError):
+    code, status = "cancelled", 7
+
+
+class TimeoutError(TalkgenError):  # noqa: A001 (mirrors the library's code name)
+    code, status = "timeout", 8
+
+
+class IOError(TalkgenError, OSError):  # noqa: A001
+    code, status = "io_error", 9
+
+
+class InternalError(TalkgenError):
+    code, status = "internal", 10
+
+
+BY_STATUS = {cls.status: cls for cls in (InvalidArgumentError, NotFoundError, UnsupportedError,
+                                         CheckpointMismatchError, OutOfMemoryError, DeviceUnavailableError,
+                                         CancelledError, TimeoutError, IOError, InternalError)}
+
+
+def from_status(status, message):
+    return BY_STATUS.get(status, InternalError)(message)

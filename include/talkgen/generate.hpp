@@ -1,0 +1,123 @@
+// Generation jobs: portrait image (or a video to dub) + speech -> lip-synced talking-head MP4.
+//
+//   talkgen::GenerateOptions job;
+//   job.image_path = "face.jpg";
+//   job.audio_path = "speech.wav";          // or job.speech_text = "Hello there" (espeak-ng)
+//   job.output_path = "out.mp4";
+//   job.quality = talkgen::Quality::balanced;
+//   GenerateResult r = pipeline.run(job, callbacks);   // see src/pipeline/pipeline.hpp / talkgen::Client
+//
+// These are plain option/result types; the work is done by the pipeline the Client owns (models loaded
+// once, reused across jobs). Every bad input is a talkgen::Error raised before any model runs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "talkgen/encoder.hpp"
+#include "talkgen/media.hpp"
+
+namespace talkgen {
+
+/// Speed/quality trade-off. Each profile is a set of sampler settings (quality_settings() below):
+///
+/// | profile  | DiT weights           | steps | shift       | text / audio guidance | DiT forwards per chunk |
+/// |----------|-----------------------|-------|-------------|-----------------------|------------------------|
+/// | draft    | + lightx2v LoRA (1.0) |   4   | 2           | 1 / 2                 |  8 (2 per step)        |
+/// | balanced | + lightx2v LoRA (1.0) |   8   | 2           | 1 / 2                 | 16 (2 per step)        |
+/// | quality  | base InfiniteTalk     |  40   | 7 (720p 11) | 5 / 4                 | 120 (3 per step)       |
+///
+/// `quality` is the reference's default (generate_infinitetalk.py); draft/balanced are its README's
+/// distilled-LoRA settings (text guidance 1 drops the no-text forward, so 2 forwards per step). A chunk is
+/// 81 frames (3.24 s); a streamed video of N frames takes 1 + ceil((N - 81) / 72) chunks.
+/// The LoRA is merged when the models are loaded: a pipeline loaded without it refuses draft/balanced
+/// (and one loaded with it refuses quality), unless explicit steps/scales override the profile.
+enum class Quality { draft, balanced, quality };
+
+/// clip: one chunk of up to 81 frames (the reference's --mode clip). streaming: chunks with 9 motion
+/// frames carried over until the speech ends (--mode streaming), capped by max_frames.
+enum class GenerationMode { clip, streaming };
+
+/// Which distillation LoRA (if any) the DiT weights carry.
+enum class DistillLora { none, lightx2v };
+
+/// The concrete sampler settings of a profile.
+struct QualitySettings {
+  int steps = 40;
+  double shift = 7.0;
+  double text_guidance = 5.0;
+  double audio_guidance = 4.0;
+  DistillLora lora = DistillLora::none;
+  /// DiT forwards per sampling step: 3 with both guidances, 2 when text guidance is 1, 1 when both are 1.
+  int forwards_per_step() const;
+};
+QualitySettings quality_settings(Quality quality, Resolution resolution);
+
+/// "draft" | "balanced" | "quality"; throws Error(invalid_argument) otherwise.
+Quality parse_quality(const std::string& name);
+const char* to_string(Quality quality) noexcept;
+/// "480p" / "480" / "720p" / "720"; throws Error(unsupported) otherwise.
+Resolution parse_resolution(const std::string& name);
+
+struct GenerateOptions {
+  // ---- inputs (exactly one image source and one speech source) ----
+  std::string image_path;                  ///< portrait: PNG/JPEG/WebP/BMP, at least 64 px each side
+  std::vector<std::uint8_t> image_bytes;   ///< ... or the encoded image in memory
+  std::string video_path;                  ///< ... or a video to dub (its frames condition each chunk)
+  std::string audio_path;                  ///< speech: any audio FFmpeg reads (a video's audio too)
+  std::vector<std::uint8_t> audio_bytes;   ///< ... or the encoded audio in memory
+  std::string speech_text;                 ///< ... or text spoken by espeak-ng
+  SpeechOptions speech;                    ///< voice / rate for speech_text
+
+  // ---- what to make ----
+  std::string prompt = "A person is talking to the camera.";
+  std::string negative_prompt;             ///< empty: the reference's default (sample_neg_prompt)
+  Resolution resolution = Resolution::p480;
+  Quality quality = Quality::quality;
+  GenerationMode mode = GenerationMode::streaming;
+  std::optional<int> steps;                ///< overrides of the profile's settings
+  std::optional<double> shift, text_guidance, audio_guidance;
+  std::int64_t seed = 42;                  ///< same seed -> same video on any GPU type and count
+  int max_frames = 1000;                   ///< streaming cap (the reference's 40 s); 0 = unlimited
+  double color_correction = 1.0;           ///< 0..1: match each chunk's colours to the portrait's (Lab)
+  bool use_apg = false;                    ///< adaptive projected guidance (the reference's --use_apg)
+  double apg_momentum = -0.75, apg_norm_threshold = 55.0;
+  int frames_per_chunk = 81, motion_frames = 9;  ///< both 4k+1 (the reference's frame_num / motion_frame)
+
+  // ---- output ----
+  std::string output_path;                 ///< empty: the MP4 is returned in GenerateResult::mp4
+  EncoderOptions encoder;                  ///< fps is fixed at 25 (the model's rate); the rest applies
+  std::string dump_frames;                 ///< optional .safetensors path: float32 frames [T, 3, H, W] in
+                                           ///< [-1, 1] as decoded (before encoding), key "frames"
+};
+
+/// Where a job is; passed to the progress callback after every sampling step and chunk.
+struct GenerateProgress {
+  enum class Stage { preparing, sampling, decoding, encoding, done } stage = Stage::preparing;
+  int chunk = 0, chunks = 0;     ///< 0-based chunk being worked on, of `chunks`
+  int step = 0, steps = 0;       ///< sampling steps finished in this chunk, of `steps`
+  double fraction = 0.0;         ///< 0..1 of the whole job
+  double elapsed_seconds = 0.0;
+  double eta_seconds = -1.0;     ///< -1 until the first step has been timed
+};
+/// Return false to cancel: the job stops before its next step with Error(cancelled); no file is left.
+using GenerateProgressCallback = std::function<bool(const GenerateProgress&)>;
+
+struct GenerateResult {
+  std::string output_path;            ///< the MP4 written (empty for in-memory output)
+  std::vector<std::uint8_t> mp4;      ///< the MP4 bytes when output_path was empty
+  int frames = 0, width = 0, height = 0;
+  double fps = 25.0;
+  double duration_seconds = 0.0;      ///< frames / fps
+  int chunks = 0;
+  std::int64_t seed = 0;
+  QualitySettings settings;           ///< what was actually run
+  bool untrained_model = false;       ///< true for `--model demo`: random weights, the video is noise
+  std::string model_name;             ///< e.g. "InfiniteTalk-14B" or "demo (untrained)"
+  double seconds_total = 0.0, seconds_sampling = 0.0, seconds_decoding = 0.0;
+};
+
+}  // namespace talkgen

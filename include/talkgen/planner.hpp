@@ -1,0 +1,245 @@
+// The planner: how many GPUs, how long, whether it fits, and what it costs, before a job starts.
+//
+//   talkgen::PlanRequest req;
+//   req.duration_seconds = 20;
+//   req.quality = talkgen::Quality::balanced;
+//   req.gpu_type = "H100";          // a built-in type or a calibrated device name (see known_gpu_types())
+//   req.gpus_available = 8;
+//   req.budget_usd = 0.5;           // optional limits
+//   talkgen::Plan p = talkgen::plan(req);   // every GPU count 1..8, and the recommended one
+//
+// Estimates come from a model of the work itself (DiT FLOPs per forward from resolution and frames,
+// forwards from the quality profile, chunks from the duration, VAE / encoder / video-encode terms, the
+// Ulysses all-to-all volume for N GPUs) divided by rates: rates measured on this GPU by `talkgen bench`
+// (CalibrationStore) when there are any, else built-in figures for common GPUs. Plan::calibrated says which.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "talkgen/generate.hpp"
+#include "talkgen/media.hpp"
+
+namespace talkgen {
+
+// ---------------------------------------------------------------------------------------------------
+// GPU types and prices
+
+/// Built-in figures for a GPU type, used until that GPU is calibrated.
+struct GpuSpec {
+  std::string name;               ///< "H100", "A100-80GB", ...
+  double peak_bf16_tflops = 0;    ///< dense bf16 tensor-core peak
+  double memory_gib = 0;          ///< device memory (GiB, 2^30 bytes) as the driver reports it
+  double achieved_fraction = 0;   ///< fraction of the peak the DiT forward reaches (uncalibrated guess)
+  double interconnect_gbps = 0;   ///< all-to-all bandwidth per GPU within one host, GB/s (NVLink or PCIe)
+  double usd_per_gpu_hour = 0;    ///< default price (PriceTable::defaults())
+};
+
+/// A100-80GB, H100, H200, L40S, RTX 4090.
+const std::vector<GpuSpec>& known_gpu_types();
+/// The built-in type a name means: "H100", "h100", "NVIDIA H100 80GB HBM3" -> H100. nullopt if none.
+std::optional<GpuSpec> find_gpu_type(const std::string& name);
+
+/// USD per GPU-hour by GPU type. Defaults (typical 2025 on-demand cloud prices; override with your own):
+/// A100-80GB 3.50, H100 4.50, H200 5.50, L40S 1.80, RTX 4090 0.70.
+class PriceTable {
+ public:
+  static PriceTable defaults();
+  /// Sets (or overrides) the price of a type; throws Error(invalid_argument) for a negative price.
+  void set(const std::string& gpu_type, double usd_per_gpu_hour);
+  /// The price for a type or device name (matched like find_gpu_type); nullopt when unknown.
+  std::optional<double> find(const std::string& gpu_type) const;
+
+ private:
+  std::map<std::string, double> prices_;  // keyed by canonical type name (or the name as given if unknown)
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Devices
+
+struct CudaDeviceInfo {
+  int index = 0;
+  std::string name;              ///< "NVIDIA H100 80GB HBM3"
+  std::int64_t memory_bytes = 0;
+  int multiprocessors = 0;
+  int compute_major = 0, compute_minor = 0;
+  std::vector<int> peers;        ///< device indices this one can access directly (P2P / NVLink)
+};
+
+struct CpuDeviceInfo {
+  std::string name;              ///< /proc/cpuinfo "model name"
+  int cores = 0;                 ///< logical cores
+  std::int64_t memory_bytes = 0; ///< physical memory
+};
+
+struct DeviceInventory {
+  std::vector<CudaDeviceInfo> cuda;
+  std::optional<CpuDeviceInfo> cpu;  ///< only when asked for (InventoryOptions::include_cpu)
+  std::string driver_version;        ///< NVIDIA driver, e.g. "570.86.15"; empty when none
+  bool timed_out = false;            ///< the CUDA probe did not answer within the timeout
+  std::string note;                  ///< why there are no CUDA devices ("this build has no CUDA", ...)
+};
+
+struct InventoryOptions {
+  bool include_cpu = false;
+  /// CUDA initialisation can hang on broken hosts: the probe runs on its own thread and is abandoned
+  /// (left to finish in the background) after this long, with timed_out set.
+  std::chrono::milliseconds timeout{15000};
+};
+
+/// The devices this process can use. Never throws for missing devices: `note` says why there are none.
+DeviceInventory probe_devices(const InventoryOptions& options = {});
+
+// ---------------------------------------------------------------------------------------------------
+// Calibration (measured by `talkgen bench`)
+
+/// Rates measured on one GPU type. Keyed by (gpu_name, driver_version, talkgen_version): a new driver or
+/// talkgen release is a new measurement. 0 means "not measured" (the built-in figure is used for it).
+struct Calibration {
+  std::string gpu_name;            ///< device name as CUDA reports it
+  std::string driver_version;
+  std::string talkgen_version;     ///< empty: filled with version() when recorded
+  std::string measured_at;         ///< ISO 8601 UTC; filled when recorded
+  std::int64_t memory_bytes = 0;   ///< device memory (lets an unknown GPU type be planned)
+  double dit_tflops = 0;           ///< DiT forward: analytic FLOPs / seconds (all terms together)
+  double attention_tflops = 0;     ///< self-attention alone (optional; splits dit_tflops by term)
+  std::int64_t measured_tokens = 0;///< video tokens of the measured forward (needed with attention_tflops)
+  std::int64_t dit_peak_bytes = 0; ///< peak device memory of that forward (optional, with measured_tokens)
+  double vae_decode_mpix_per_s = 0;///< megapixel-frames decoded per second
+  double vae_encode_mpix_per_s = 0;
+  double video_encode_mpix_per_s = 0;  ///< H.264 (libx264) megapixel-frames per second
+  int gpus = 1;                    ///< GPUs of the communicator measurement
+  double comm_gbps = 0;            ///< all-to-all bandwidth per GPU (GB/s), measured with gpus > 1
+};
+
+class CalibrationStore {
+ public:
+  /// Files live in `directory` (created on the first save). Default: default_directory().
+  CalibrationStore();
+  explicit CalibrationStore(std::string directory);
+  /// $XDG_CACHE_HOME/talkgen, else $HOME/.cache/talkgen. Throws Error(not_found) when neither is set.
+  static std::string default_directory();
+
+  const std::string& directory() const { return directory_; }
+  /// Writes one JSON file per key, atomically (temp file + rename). Throws Error(io_error / invalid_argument).
+  void save(const Calibration& calibration) const;
+  /// The entry with exactly this key.
+  std::optional<Calibration> find(const std::string& gpu_name, const std::string& driver_version,
+                                  const std::string& talkgen_version) const;
+  /// Every readable entry (unreadable files are skipped with a warning naming them).
+  std::vector<Calibration> list() const;
+  /// The file a key is stored in.
+  std::string path_for(const std::string& gpu_name, const std::string& driver_version,
+                       const std::string& talkgen_version) const;
+
+ private:
+  std::string directory_;
+};
+
+/// Stores what `talkgen bench` measured: checks the numbers (gpu_name set, dit_tflops > 0, nothing
+/// negative; Error(invalid_argument) otherwise), fills talkgen_version and measured_at, saves, returns it.
+Calibration record_calibration(Calibration measured, const CalibrationStore& store);
+
+// ---------------------------------------------------------------------------------------------------
+// Plans
+
+enum class TextEncoderPlacement { automatic, gpu, cpu };  ///< automatic: on the GPU when it fits
+
+struct PlanRequest {
+  double duration_seconds = 0;                ///< speech length; the video is as long (25 fps)
+  Quality quality = Quality::balanced;
+  Resolution resolution = Resolution::p480;   ///< 480p = 480x832, 720p = 720x1280 (the landscape buckets)
+  /// The exact sampler settings (e.g. the pipeline's quality_settings()); default: `quality`'s profile.
+  std::optional<QualitySettings> settings;
+  std::string gpu_type;                       ///< required: "H100", ... or a calibrated device name
+  int gpus_available = 1;
+  std::optional<double> budget_usd;
+  std::optional<double> deadline_seconds;
+  TextEncoderPlacement text_encoder = TextEncoderPlacement::automatic;
+  bool include_model_load = true;             ///< count reading the weights (false: a warm Client)
+  bool weight_sharding = false;               ///< plan the weight-sharded mode for GPUs too small for 35 GB
+  PriceTable prices = PriceTable::defaults();
+  bool use_calibration = true;
+  std::string calibration_directory;          ///< empty: CalibrationStore::default_directory()
+  std::string driver_version;                 ///< empty: the newest calibration of any driver
+};
+
+/// Seconds spent where, for one option.
+struct PlanTimes {
+  double sampling = 0;        ///< DiT forwards (compute on each GPU's share)
+  double communication = 0;   ///< all-to-all (and weight all-gather when sharded)
+  double vae = 0;             ///< condition encodes and chunk decodes (rank 0)
+  double encoders = 0;        ///< umT5 + CLIP + wav2vec2, once per job
+  double video_encode = 0;    ///< H.264 time not hidden behind sampling
+  double model_load = 0;      ///< reading the weights (0 unless include_model_load)
+  double total = 0;
+};
+
+struct PlanOption {
+  int gpus = 1;
+  bool weight_sharded = false;
+  bool fits = false;               ///< memory_gib_per_gpu <= the GPU's memory
+  bool text_encoder_on_gpu = true;
+  double memory_gib_per_gpu = 0;   ///< the busiest GPU (rank 0: it also holds the encoders and VAE)
+  double seconds = 0;              ///< wall time, = times.total
+  double cost_usd = 0;             ///< seconds x gpus x price
+  PlanTimes times;
+  bool within_budget = true, within_deadline = true;
+  std::string why_not;             ///< empty when the option fits and meets the limits
+};
+
+/// The work of a job, whatever the hardware.
+struct PlanWorkload {
+  int width = 0, height = 0;
+  std::int64_t frames = 0;          ///< video frames (25 fps)
+  int chunks = 0;                   ///< 81-frame chunks, 9 motion frames overlapping
+  std::int64_t tokens = 0;          ///< DiT tokens per forward: (1 + 80/4) x H/16 x W/16
+  int steps = 0, forwards_per_step = 0;
+  std::int64_t forwards = 0;        ///< chunks x steps x forwards_per_step
+  double tflop_per_forward = 0;
+  double dit_params_billion = 0;
+};
+
+struct Plan {
+  std::string gpu_type;             ///< canonical type (or the calibrated device name)
+  double gpu_memory_gib = 0;        ///< memory of one GPU of that type
+  double usd_per_gpu_hour = 0;
+  PlanWorkload workload;
+  std::vector<PlanOption> options;  ///< one per GPU count 1..gpus_available
+  std::optional<int> recommended_gpus;
+  std::string recommendation;       ///< why that count (or why none)
+  bool calibrated = false;
+  std::string calibration_note;     ///< where the rates came from
+};
+
+/// Every option and the recommendation; never throws for unmet limits (recommended_gpus is empty and
+/// `recommendation` says why). Throws Error(invalid_argument) for a bad request, Error(unsupported) for a
+/// GPU type with neither built-in figures nor a calibration.
+Plan evaluate_plan(const PlanRequest& request);
+
+/// evaluate_plan(), then Error(unsupported) when no option fits in memory (naming the memory per GPU or
+/// the weight sharding that would fit), Error(invalid_argument) when none meets the budget / deadline
+/// (naming the fastest time and the lowest cost on offer).
+Plan plan(const PlanRequest& request);
+
+struct PlanLimits {
+  std::optional<double> budget_usd;
+  std::optional<double> deadline_seconds;
+};
+/// plan() for `duration_seconds` at `quality` within `limits`, on `hardware`'s GPU type and count.
+int recommend_gpu_count(double duration_seconds, Quality quality, const PlanLimits& limits,
+                        const PlanRequest& hardware);
+/// Wall seconds on exactly `gpus` GPUs; Error(unsupported) when that does not fit in memory.
+double estimate_time(double duration_seconds, int gpus, Resolution resolution, Quality quality,
+                     const PlanRequest& hardware);
+/// USD on exactly `gpus` GPUs (time x gpus x price); Error(unsupported) when that does not fit.
+double estimate_cost(double duration_seconds, int gpus, Resolution resolution, Quality quality,
+                     const PlanRequest& hardware);
+
+const char* to_string(TextEncoderPlacement placement) noexcept;
+
+}  // namespace talkgen

@@ -1,0 +1,32 @@
+#include "talkgen/still_video.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "talkgen/error.hpp"
+
+namespace talkgen {
+
+int append_still_video(Encoder& encoder, const Image& image, const Audio& audio, double fps) {
+  if (audio.samples.empty() || audio.sample_rate <= 0) {
+    fail(ErrorCode::invalid_argument, "the speech is empty: nothing to encode (give audio with at least one frame of sound)");
+  }
+  if (image.width <= 0 || image.height <= 0 || image.rgb.size() != size_t(image.width) * image.height * 3) {
+    fail(ErrorCode::invalid_argument, "the image is empty or its pixel buffer does not match {}x{}", image.width, image.height);
+  }
+  const int total_frames = std::max(1, static_cast<int>(std::lround(audio.duration_seconds() * fps)));
+  encoder.set_audio(audio);
+  const int chunk = std::max(1, static_cast<int>(std::lround(fps)));
+  std::vector<std::uint8_t> frames(static_cast<size_t>(std::min(chunk, total_frames)) * image.rgb.size());
+  for (size_t offset = 0; offset < frames.size(); offset += image.rgb.size()) {
+    std::copy(image.rgb.begin(), image.rgb.end(), frames.begin() + offset);
+  }
+  for (int done = 0; done < total_frames; done += chunk) {
+    const int n = std::min(chunk, total_frames - done);
+    encoder.append(FrameChunk::uint8_thwc(frames.data(), n, image.height, image.width));
+  }
+  return total_frames;
+}
+
+}  // namespace talkgen

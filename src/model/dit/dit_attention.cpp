@@ -1,0 +1,81 @@
+#include "model/dit/dit_attention.hpp"
+
+#include "model/layers/attention.hpp"
+
+namespace talkgen::model::dit {
+namespace {
+
+// [B, L, H*D] -> [B, H, L, D] (a view: SDPA takes strided inputs).
+at::Tensor heads_first(const at::Tensor& x, int64_t heads) {
+  return x.unflatten(-1, {heads, x.size(-1) / heads}).transpose(1, 2);
+}
+
+// [B, H, L, D] -> [B, L, H*D]
+at::Tensor heads_merged(const at::Tensor& x) { return x.transpose(1, 2).flatten(2); }
+
+}  // namespace
+
+SelfAttention::SelfAttention(const DitConfig& c, const at::TensorOptions& o)
+    : heads_(c.num_heads), eps_(c.eps) {
+  q_ = register_module("q", std::make_shared<Linear>(c.dim, c.dim, o));
+  k_ = register_module("k", std::make_shared<Linear>(c.dim, c.dim, o));
+  v_ = register_module("v", std::make_shared<Linear>(c.dim, c.dim, o));
+  o_ = register_module("o", std::make_shared<Linear>(c.dim, c.dim, o));
+  norm_q_ = register_module("norm_q", std::make_shared<NormParams>(c.dim, o, /*with_bias=*/false));
+  norm_k_ = register_module("norm_k", std::make_shared<NormParams>(c.dim, o, /*with_bias=*/false));
+}
+
+at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope) const {
+  const auto dtype = x.scalar_type();
+  const auto split = [&](const at::Tensor& t) { return t.unflatten(-1, {heads_, t.size(-1) / heads_}); };
+  // RoPE returns float32 (as the reference); attention then runs in the model dtype, like the
+  // reference's flash_attention, which casts q and k back to v's dtype.
+  const auto q = apply_rope(split(wan_rms_norm((*q_)(x), norm_q_->weight, eps_)), rope).to(dtype).transpose(1, 2);
+  const auto k = apply_rope(split(wan_rms_norm((*k_)(x), norm_k_->weight, eps_)), rope).to(dtype).transpose(1, 2);
+  const auto v = heads_first((*v_)(x), heads_);
+  return (*o_)(heads_merged(layers::attention(q, k, v)));
+}
+
+CrossAttention::CrossAttention(const DitConfig& c, const at::TensorOptions& o)
+    : heads_(c.num_heads), clip_tokens_(c.clip_tokens), eps_(c.eps) {
+  q_ = register_module("q", std::make_shared<Linear>(c.dim, c.dim, o));
+  k_ = register_module("k", std::make_shared<Linear>(c.dim, c.dim, o));
+  v_ = register_module("v", std::make_shared<Linear>(c.dim, c.dim, o));
+  o_ = register_module("o", std::make_shared<Linear>(c.dim, c.dim, o));
+  norm_q_ = register_module("norm_q", std::make_shared<NormParams>(c.dim, o, false));
+  norm_k_ = register_module("norm_k", std::make_shared<NormParams>(c.dim, o, false));
+  k_img_ = register_module("k_img", std::make_shared<Linear>(c.dim, c.dim, o));
+  v_img_ = register_module("v_img", std::make_shared<Linear>(c.dim, c.dim, o));
+  norm_k_img_ = register_module("norm_k_img", std::make_shared<NormParams>(c.dim, o, false));
+}
+
+at::Tensor CrossAttention::forward(const at::Tensor& x, const at::Tensor& context) const {
+  const auto image = context.slice(1, 0, clip_tokens_);
+  const auto text = context.slice(1, clip_tokens_);
+  const auto q = heads_first(wan_rms_norm((*q_)(x), norm_q_->weight, eps_), heads_);
+  const auto k = heads_first(wan_rms_norm((*k_)(text), norm_k_->weight, eps_), heads_);
+  const auto v = heads_first((*v_)(text), heads_);
+  const auto k_img = heads_first(wan_rms_norm((*k_img_)(image), norm_k_img_->weight, eps_), heads_);
+  const auto v_img = heads_first((*v_img_)(image), heads_);
+  const auto out = heads_merged(layers::attention(q, k, v)) + heads_merged(layers::attention(q, k_img, v_img));
+  return (*o_)(out);
+}
+
+AudioCrossAttention::AudioCrossAttention(const DitConfig& c, const at::TensorOptions& o) : heads_(c.num_heads) {
+  q_linear_ = register_module("q_linear", std::make_shared<Linear>(c.dim, c.dim, o));
+  kv_linear_ = register_module("kv_linear", std::make_shared<Linear>(c.audio_output_dim, 2 * c.dim, o));
+  proj_ = register_module("proj", std::make_shared<Linear>(c.dim, c.dim, o));
+}
+
+at::Tensor AudioCrossAttention::forward(const at::Tensor& x, const at::Tensor& audio) const {
+  const int64_t batch = x.size(0), frames = audio.size(1), dim = x.size(2);
+  // One attention problem per (batch, latent frame): [B * N_t, S, dim] against [B * N_t, tokens, C_a].
+  const auto per_frame = x.reshape({batch * frames, -1, dim});
+  const auto q = heads_first((*q_linear_)(per_frame), heads_);
+  const auto kv = (*kv_linear_)(audio.flatten(0, 1)).unflatten(-1, {2, heads_, dim / heads_});
+  const auto k = kv.select(2, 0).transpose(1, 2);
+  const auto v = kv.select(2, 1).transpose(1, 2);
+  return (*proj_)(heads_merged(layers::attention(q, k, v))).reshape({batch, -1, dim});
+}
+
+}  // namespace talkgen::model::dit

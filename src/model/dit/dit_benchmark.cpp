@@ -1,0 +1,162 @@
+#include "model/dit/dit_benchmark.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <regex>
+#include <vector>
+
+#include <ATen/core/grad_mode.h>
+
+#include "model/dit/dit_model.hpp"
+#include "talkgen/error.hpp"
+
+#ifdef TALKGEN_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace talkgen::model::dit {
+namespace {
+
+constexpr int64_t kVaeStrideT = 4, kVaeStrideHW = 8;
+
+// Waits for the device's queued work: a scalar read back to the host can only complete after it.
+void sync(const at::Tensor& t) { (void)t.reshape({-1})[0].item<float>(); }
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Random values drawn on the parameters' own device (fast for 18.9 B parameters; not reproducible
+// across devices, which a benchmark does not need). Scales as randomize_parameters.
+void fill_random_on_device(torch::nn::Module& module) {
+  at::NoGradGuard no_grad;
+  for (auto& item : module.named_parameters(true)) {
+    at::Tensor& p = item.value();
+    const std::string& name = item.key();
+    if (p.dim() >= 2) {
+      p.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(p[0].numel())));
+    } else if (name.find("norm") != std::string::npos && name.size() >= 6 &&
+               name.compare(name.size() - 6, 6, "weight") == 0) {
+      p.normal_(1.0, 0.2);
+    } else {
+      p.normal_(0.0, 0.1);
+    }
+  }
+}
+
+}  // namespace
+
+DitFlops dit_forward_flops(const DitConfig& c, int64_t frames, int64_t height, int64_t width) {
+  const double nt = static_cast<double>((frames - 1) / kVaeStrideT + 1);
+  const double lh = static_cast<double>(height / kVaeStrideHW / c.patch_size[1]);
+  const double lw = static_cast<double>(width / kVaeStrideHW / c.patch_size[2]);
+  const double L = nt / c.patch_size[0] * lh * lw;
+  const double D = c.dim, F = c.ffn_dim, Lt = c.text_len, Li = c.clip_tokens, Ci = c.clip_dim;
+  const double La = c.audio_context_tokens;  // one speaker
+  const double patch = c.patch_size[0] * c.patch_size[1] * c.patch_size[2];
+  DitFlops f;
+  const double per_block_linear = 2 * L * D * D * 4      // self q, k, v, o
+                                  + 2 * L * D * D * 2    // cross q, o
+                                  + 2 * (Lt + Li) * D * D * 2  // cross k, v (text) and k_img, v_img
+                                  + 2 * L * D * D * 2    // audio q_linear, proj
+                                  + 2 * nt * La * c.audio_output_dim * 2 * D  // audio kv_linear
+                                  + 2 * L * D * F * 2;   // ffn
+  const double per_vf = c.audio_window_vf() * c.audio_blocks * c.audio_channels;
+  const double per_first = c.audio_window * c.audio_blocks * c.audio_channels;
+  const double I = c.audio_intermediate_dim;
+  f.linear = c.num_layers * per_block_linear + 2 * L * c.in_dim * patch * D      // patch embedding
+             + 2 * Lt * (c.text_dim * D + D * D)                               // text embedding
+             + 2 * Li * (Ci * Ci + Ci * D)                                     // img_emb
+             + 2 * (per_first + (nt - 1) * per_vf) * I + 2 * nt * I * (I + La * c.audio_output_dim)  // audio_proj
+             + 2 * (c.freq_dim * D + D * D + D * 6 * D)                        // time embedding
+             + 2 * L * D * patch * c.out_dim;                                  // head
+  f.self_attention = c.num_layers * 2 * 2 * L * L * D;
+  f.cross_attention = c.num_layers * (2 * 2 * L * (Lt + Li) * D + 2 * 2 * L * La * D);
+  return f;
+}
+
+std::pair<int64_t, int64_t> parse_video_size(const std::string& text) {
+  if (text == "480p") return {480, 832};
+  if (text == "720p") return {720, 1280};
+  std::smatch m;
+  static const std::regex hw("^([0-9]{2,5})x([0-9]{2,5})$");
+  if (std::regex_match(text, m, hw)) {
+    const int64_t h = std::stoll(m[1]), w = std::stoll(m[2]);
+    if (h % 16 == 0 && w % 16 == 0) return {h, w};
+  }
+  fail(ErrorCode::invalid_argument, "video size '{}' not understood; expected 480p, 720p or HxW with H and W "
+       "multiples of 16 (e.g. 480x832)", text);
+}
+
+DitBenchResult bench_dit(const DitBenchOptions& o) {
+  if (o.frames < 1 || (o.frames - 1) % kVaeStrideT != 0)
+    fail(ErrorCode::invalid_argument, "benchmark frames {} must be 4k+1 (e.g. 81)", o.frames);
+  if (o.height % 16 || o.width % 16)
+    fail(ErrorCode::invalid_argument, "benchmark size {}x{} must be multiples of 16", o.height, o.width);
+  if (o.reps < 1) fail(ErrorCode::invalid_argument, "benchmark reps {} must be >= 1", o.reps);
+  const auto& c = o.config;
+  DitBenchResult r;
+  r.device = o.device.str();
+#ifdef TALKGEN_WITH_CUDA
+  if (o.device.is_cuda()) r.device = at::cuda::getDeviceProperties(o.device.index() < 0 ? 0 : o.device.index())->name;
+#endif
+
+  auto t0 = std::chrono::steady_clock::now();
+  DitModel model(c, at::TensorOptions().dtype(o.dtype).device(o.device));
+  fill_random_on_device(model);
+  for (const auto& p : model.parameters()) r.param_count += p.numel();
+  const auto opts = at::TensorOptions().dtype(o.dtype).device(o.device);
+  const int64_t nt = (o.frames - 1) / kVaeStrideT + 1, lh = o.height / kVaeStrideHW, lw = o.width / kVaeStrideHW;
+  DitInputs in;
+  in.x = at::randn({1, c.out_dim, nt, lh, lw}, opts);
+  in.y = at::randn({1, c.in_dim - c.out_dim, nt, lh, lw}, opts);
+  in.t = at::full({1}, 999.0, opts.dtype(at::kFloat));
+  in.context = at::randn({1, c.text_len, c.text_dim}, opts);
+  in.clip_fea = at::randn({1, c.clip_tokens, c.clip_dim}, opts);
+  in.audio = at::randn({1, 1, o.frames, c.audio_window, c.audio_blocks, c.audio_channels}, opts);
+  DitInputs no_text = in, no_audio = in;
+  no_text.context = at::zeros_like(in.context);
+  no_audio.audio = at::zeros_like(in.audio);
+  sync(in.x);
+  r.build_s = seconds_since(t0);
+  r.tokens = nt / c.patch_size[0] * (lh / c.patch_size[1]) * (lw / c.patch_size[2]);
+
+  for (int i = 0; i < o.warmup; ++i) sync(model.forward(in));
+#ifdef TALKGEN_WITH_CUDA
+  if (o.device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(o.device.index() < 0 ? 0 : o.device.index());
+#endif
+  std::vector<double> fwd, step;
+  for (int i = 0; i < o.reps; ++i) {
+    t0 = std::chrono::steady_clock::now();
+    sync(model.forward(in));
+    fwd.push_back(seconds_since(t0));
+  }
+  for (int i = 0; i < o.reps; ++i) {
+    t0 = std::chrono::steady_clock::now();
+    const auto a = model.forward(in), b = model.forward(no_text), d = model.forward(no_audio);
+    sync(a + b + d);
+    step.push_back(seconds_since(t0));
+  }
+#ifdef TALKGEN_WITH_CUDA
+  if (o.device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(o.device.index() < 0 ? 0 : o.device.index());
+    // Index 0 is StatType::AGGREGATE (whose namespace moved between libtorch versions).
+    r.peak_bytes = stats.allocated_bytes[0].peak;
+  }
+#endif
+  r.forward_s = median(fwd);
+  r.step_s = median(step);
+  r.flops = dit_forward_flops(c, o.frames, o.height, o.width);
+  r.tflops = r.flops.total() / r.forward_s / 1e12;
+  r.mfu = o.peak_tflops > 0 ? r.tflops / o.peak_tflops : 0;
+  return r;
+}
+
+}  // namespace talkgen::model::dit

@@ -1,0 +1,44 @@
+// WanAttentionBlock with the InfiniteTalk audio cross-attention: blocks.N.* of the checkpoint.
+//
+//   x += self_attn(norm1(x) * (1 + scale_msa) + shift_msa) * gate_msa     (modulation: float32)
+//   x += cross_attn(norm3(x), text + image context)
+//   x += audio_cross_attn(norm_x(x), audio tokens of each latent frame)
+//   x += ffn(norm2(x) * (1 + scale_mlp) + shift_mlp) * gate_mlp           (modulation: float32)
+#pragma once
+
+#include <memory>
+
+#include "model/dit/dit_attention.hpp"
+
+namespace talkgen::model::dit {
+
+/// ffn.0 (dim -> ffn_dim), tanh-GELU, ffn.2 (ffn_dim -> dim): the indices of the reference's nn.Sequential.
+class FeedForward : public torch::nn::Module {
+ public:
+  FeedForward(int64_t dim, int64_t hidden, const at::TensorOptions& options);
+  at::Tensor forward(const at::Tensor& x) const;
+
+ private:
+  std::shared_ptr<Linear> fc1_, fc2_;
+};
+
+class DitBlock : public torch::nn::Module {
+ public:
+  DitBlock(const DitConfig& config, const at::TensorOptions& options);
+  /// x [B, L, dim] in the model dtype; e0 [B, 6, dim] float32 (time_projection output);
+  /// context [B, clip_tokens + text_len, dim]; audio [B, N_t, tokens, audio_output_dim].
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& e0, const RopeGrid& rope, const at::Tensor& context,
+                     const at::Tensor& audio) const;
+
+  at::Tensor modulation;  // [1, 6, dim]
+
+ private:
+  double eps_;
+  std::shared_ptr<SelfAttention> self_attn_;
+  std::shared_ptr<CrossAttention> cross_attn_;
+  std::shared_ptr<AudioCrossAttention> audio_cross_attn_;
+  std::shared_ptr<NormParams> norm3_, norm_x_;
+  std::shared_ptr<FeedForward> ffn_;
+};
+
+}  // namespace talkgen::model::dit

@@ -1,0 +1,35 @@
+// A job's media, decoded and checked before any model runs: the portrait at its bucket size, the
+// speech for wav2vec2 (16 kHz, loudness-normalised as the reference's audio_prepare_single) and the
+// speech for the MP4 (the original at 48 kHz, untouched).
+#pragma once
+
+#include <cstdint>
+
+#include "talkgen/generate.hpp"
+#include "talkgen/media.hpp"
+
+namespace talkgen::pipeline {
+
+/// Smallest portrait side accepted, in pixels.
+constexpr int kMinImageSide = 64;
+/// Peak below which speech counts as silence (-80 dBFS).
+constexpr float kSilencePeak = 1e-4f;
+
+struct JobInputs {
+  Image portrait;     ///< resized and centre-cropped to `size`
+  Size size;          ///< output frame size
+  Audio speech;       ///< 16 kHz mono, loudness-normalised to -23 LUFS (wav2vec2's input)
+  Audio track;        ///< the MP4's sound: the original speech at 48 kHz (16 kHz for speech_text)
+  int64_t audio_frames = 0;  ///< video frames the speech covers: int(seconds * 25)
+};
+
+/// The reference's bucket for an image, divided by `divisor` (the demo and test models run at a
+/// fraction of the size): round(side / divisor) to a multiple of 16, at least 16. divisor 1 is the bucket.
+Size scaled_bucket(int width, int height, Resolution resolution, int divisor);
+
+/// Decodes and validates the job's image and speech. Throws Error(invalid_argument) for a missing or
+/// doubled input, an image under kMinImageSide, speech shorter than one frame or silent; Error(unsupported)
+/// for video input (not implemented yet); decoding errors as talkgen::decode_image / decode_audio.
+JobInputs load_job_inputs(const GenerateOptions& options, int bucket_divisor = 1);
+
+}  // namespace talkgen::pipeline

@@ -1,0 +1,81 @@
+// Pipeline: the models of one InfiniteTalk instance, loaded once, and run(job) -> talking-head MP4.
+//
+//   pipeline::Pipeline p(pipeline::load_models(paths, options));     // or make_demo_models()
+//   GenerateResult r = p.run(job, {.progress = on_progress});
+//
+// run() follows the reference's generate_infinitetalk: it validates the whole job first (media, settings,
+// output path), then computes what is fixed for the job once (text contexts for the prompt and the
+// negative prompt, the audio embedding, CLIP tokens and the reference-image latent), then per chunk:
+// sampling (flow matching + guidance), VAE decode, colour match, and hands the new frames to the Encoder
+// with the original speech as the sound track. One run at a time per Pipeline (models hold no job state,
+// but they share the device); make several Pipelines over shared models for concurrency.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <ATen/ATen.h>
+
+#include "model/clip/vision_encoder.hpp"
+#include "model/dit/dit_model.hpp"
+#include "model/umt5/encoder.hpp"
+#include "model/umt5/tokenizer.hpp"
+#include "model/vae/wan_vae.hpp"
+#include "model/wav2vec2/audio_encoder.hpp"
+#include "pipeline/noise_source.hpp"
+#include "talkgen/generate.hpp"
+
+namespace talkgen::pipeline {
+
+/// wan/configs/wan_multitalk_14B.py's sample_neg_prompt (used when a job gives no negative prompt).
+extern const char* const kDefaultNegativePrompt;
+
+struct PipelineModels {
+  std::shared_ptr<model::wav2vec2::AudioEncoder> audio_encoder;
+  std::shared_ptr<model::clip::ClipVisionEncoder> clip;
+  std::shared_ptr<model::umt5::Tokenizer> tokenizer;
+  model::umt5::Encoder text_encoder{nullptr};
+  std::shared_ptr<model::vae::WanVae> vae;
+  std::shared_ptr<model::dit::DitModel> dit;
+  /// The distillation LoRA merged into the DiT (decides which quality profiles run).
+  DistillLora lora = DistillLora::none;
+  /// Random weights (the demo model): every result says so, and any profile runs.
+  bool untrained = false;
+  std::string name = "InfiniteTalk-14B";
+  /// Output sizes are the reference's buckets divided by this (see scaled_bucket); 1 for real models.
+  int bucket_divisor = 1;
+};
+
+/// Extras for tests and tools; a normal job passes only `progress`.
+struct RunHooks {
+  GenerateProgressCallback progress;
+  /// Noise to use instead of the seeded CPU generator (e.g. the reference's recorded draws).
+  std::unique_ptr<NoiseSource> noise;
+  /// wav2vec2 output to use instead of running the audio encoder: [L, layers, hidden], one row per
+  /// video frame; the speech still gives the sound track.
+  at::Tensor audio_embedding;
+  /// Each chunk's new frames as they are encoded: float32 [3, n, H, W] in [-1, 1], on the CPU.
+  std::function<void(int chunk, const at::Tensor& frames)> on_frames;
+};
+
+class Pipeline {
+ public:
+  /// Checks that the models fit together (text/CLIP/audio/latent widths). Throws Error(invalid_argument)
+  /// naming the mismatch, or for a missing model.
+  explicit Pipeline(PipelineModels models);
+
+  /// Runs one job. Errors: invalid_argument / unsupported for bad options or media (before any model
+  /// runs), cancelled when the progress callback returns false, io_error for the output.
+  GenerateResult run(const GenerateOptions& options, RunHooks hooks = {});
+
+  /// The profile's settings with the job's overrides applied and checked against the loaded LoRA.
+  QualitySettings resolve_settings(const GenerateOptions& options) const;
+
+  const PipelineModels& models() const { return models_; }
+
+ private:
+  PipelineModels models_;
+};
+
+}  // namespace talkgen::pipeline

@@ -1,0 +1,259 @@
+// plan(): every GPU count, its time, cost and memory, and the one to use.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "planner/option_model.hpp"
+#include "planner/rates.hpp"
+#include "planner/work_model.hpp"
+#include "talkgen/error.hpp"
+#include "talkgen/log.hpp"
+
+namespace talkgen {
+namespace {
+
+using planner::OptionShape;
+
+constexpr int kMaxGpus = 64;              // one host's worth and then some
+constexpr double kValueCostSlack = 1.25;  // without limits: the fastest option costing <= 1.25 x the cheapest
+
+void check_request(const PlanRequest& r) {
+  if (r.gpu_type.empty())
+    fail(ErrorCode::invalid_argument, "no GPU type to plan for: name one (e.g. \"H100\"; built in: A100-80GB, "
+         "H100, H200, L40S, RTX 4090)");
+  if (r.gpus_available < 1 || r.gpus_available > kMaxGpus)
+    fail(ErrorCode::invalid_argument, "{} GPUs available: expected 1 to {}", r.gpus_available, kMaxGpus);
+  if (r.budget_usd && (!std::isfinite(*r.budget_usd) || *r.budget_usd <= 0))
+    fail(ErrorCode::invalid_argument, "budget {} USD: expected a positive amount", *r.budget_usd);
+  if (r.deadline_seconds && (!std::isfinite(*r.deadline_seconds) || *r.deadline_seconds <= 0))
+    fail(ErrorCode::invalid_argument, "deadline {} s: expected a positive number of seconds", *r.deadline_seconds);
+}
+
+std::optional<Calibration> lookup_calibration(const PlanRequest& r, std::string* why_none) {
+  if (!r.use_calibration) {
+    *why_none = "calibration not used (as requested)";
+    return std::nullopt;
+  }
+  try {
+    const CalibrationStore store =
+        r.calibration_directory.empty() ? CalibrationStore() : CalibrationStore(r.calibration_directory);
+    return planner::find_calibration(store, r.gpu_type, r.driver_version);
+  } catch (const Error& e) {  // no cache directory: plan uncalibrated, and say why
+    *why_none = e.what();
+    return std::nullopt;
+  }
+}
+
+std::string gib(double v) { return fmt::format("{:.1f} GiB", v); }
+
+PlanOption evaluate_option(const planner::Workload& w, const planner::Rates& rates, const PlanRequest& r, int gpus,
+                           double price) {
+  OptionShape shape;
+  shape.gpus = gpus;
+  shape.text_encoder_on_gpu = r.text_encoder != TextEncoderPlacement::cpu;
+  double memory = planner::memory_gib_per_gpu(w, rates, shape);
+  if (memory > rates.memory_gib && r.text_encoder == TextEncoderPlacement::automatic) {
+    shape.text_encoder_on_gpu = false;  // umT5 runs once per job: move it to the CPU before anything else
+    memory = planner::memory_gib_per_gpu(w, rates, shape);
+  }
+  if (memory > rates.memory_gib && r.weight_sharding && gpus > 1) {
+    shape.weight_sharded = true;
+    shape.text_encoder_on_gpu = r.text_encoder != TextEncoderPlacement::cpu;
+    memory = planner::memory_gib_per_gpu(w, rates, shape);
+    if (memory > rates.memory_gib && r.text_encoder == TextEncoderPlacement::automatic) {
+      shape.text_encoder_on_gpu = false;
+      memory = planner::memory_gib_per_gpu(w, rates, shape);
+    }
+  }
+  PlanOption o;
+  o.gpus = gpus;
+  o.weight_sharded = shape.weight_sharded;
+  o.text_encoder_on_gpu = shape.text_encoder_on_gpu;
+  o.memory_gib_per_gpu = memory;
+  o.fits = memory <= rates.memory_gib;
+  o.times = planner::option_times(w, rates, shape, r.include_model_load);
+  o.seconds = o.times.total;
+  o.cost_usd = o.seconds * gpus * price / 3600.0;
+  o.within_budget = !r.budget_usd || o.cost_usd <= *r.budget_usd;
+  o.within_deadline = !r.deadline_seconds || o.seconds <= *r.deadline_seconds;
+  if (!o.fits)
+    o.why_not = fmt::format("needs {} per GPU, has {}", gib(memory), gib(rates.memory_gib));
+  else if (!o.within_deadline)
+    o.why_not = fmt::format("takes {:.0f} s, past the {:.0f} s deadline", o.seconds, *r.deadline_seconds);
+  else if (!o.within_budget)
+    o.why_not = fmt::format("costs ${:.2f}, over the ${:.2f} budget", o.cost_usd, *r.budget_usd);
+  return o;
+}
+
+// Which candidate to use: with a deadline, the cheapest that meets it; with only a budget, the fastest
+// within it; with neither, the fastest that costs at most kValueCostSlack x the cheapest. Ties: fewer GPUs.
+void choose(Plan& p, const PlanRequest& r) {
+  std::vector<const PlanOption*> ok;
+  for (const auto& o : p.options)
+    if (o.fits && o.within_budget && o.within_deadline) ok.push_back(&o);
+  if (ok.empty()) {
+    p.recommendation = "no option fits in memory and meets the limits";
+    return;
+  }
+  auto cheaper = [](const PlanOption* a, const PlanOption* b) {
+    return a->cost_usd < b->cost_usd || (a->cost_usd == b->cost_usd && a->gpus < b->gpus);
+  };
+  auto faster = [](const PlanOption* a, const PlanOption* b) {
+    return a->seconds < b->seconds || (a->seconds == b->seconds && a->gpus < b->gpus);
+  };
+  const PlanOption* pick = nullptr;
+  if (r.deadline_seconds) {
+    pick = *std::min_element(ok.begin(), ok.end(), cheaper);
+    p.recommendation = fmt::format("the cheapest option that finishes within {:.0f} s", *r.deadline_seconds);
+  } else if (r.budget_usd) {
+    pick = *std::min_element(ok.begin(), ok.end(), faster);
+    p.recommendation = fmt::format("the fastest option within ${:.2f}", *r.budget_usd);
+  } else {
+    const double cheapest = (*std::min_element(ok.begin(), ok.end(), cheaper))->cost_usd;
+    std::vector<const PlanOption*> value;
+    for (const auto* o : ok)
+      if (o->cost_usd <= cheapest * kValueCostSlack) value.push_back(o);
+    pick = *std::min_element(value.begin(), value.end(), faster);
+    p.recommendation = fmt::format("the fastest option costing at most {:.0f}% more than the cheapest (${:.2f})",
+                                   (kValueCostSlack - 1) * 100, cheapest);
+  }
+  p.recommended_gpus = pick->gpus;
+}
+
+}  // namespace
+
+Plan evaluate_plan(const PlanRequest& r) {
+  check_request(r);
+  const QualitySettings settings = r.settings ? *r.settings : planner::default_quality_settings(r.quality, r.resolution);
+  const planner::Workload w = planner::describe_workload(r.duration_seconds, settings, r.resolution);
+
+  const auto spec = find_gpu_type(r.gpu_type);
+  std::string why_uncalibrated;
+  const auto calibration = lookup_calibration(r, &why_uncalibrated);
+  const planner::Rates rates = planner::make_rates(spec, calibration, r.gpu_type);
+  const auto price = r.prices.find(r.gpu_type);
+  if (!price)
+    fail(ErrorCode::invalid_argument, "no price for GPU type '{}': set one (PriceTable::set, or --price USD per "
+         "GPU-hour)", r.gpu_type);
+
+  Plan p;
+  p.gpu_type = spec ? spec->name : calibration->gpu_name;
+  p.gpu_memory_gib = rates.memory_gib;
+  p.usd_per_gpu_hour = *price;
+  p.workload = w.summary;
+  p.calibrated = rates.calibrated;
+  p.calibration_note = rates.note;
+  if (!why_uncalibrated.empty()) p.calibration_note += " (" + why_uncalibrated + ")";
+  for (int n = 1; n <= r.gpus_available; ++n) p.options.push_back(evaluate_option(w, rates, r, n, *price));
+  choose(p, r);
+  return p;
+}
+
+namespace {
+
+// Why nothing fits: the least memory any replicated option needs, the types that have it, and the GPU
+// count at which weight sharding would fit this type.
+[[noreturn]] void fail_memory(const Plan& p, const PlanRequest& r) {
+  const PlanOption* least = &p.options.front();
+  for (const auto& o : p.options)
+    if (o.memory_gib_per_gpu < least->memory_gib_per_gpu) least = &o;
+  std::string types;
+  for (const auto& spec : known_gpu_types())
+    if (spec.memory_gib >= least->memory_gib_per_gpu) types += (types.empty() ? "" : ", ") + spec.name;
+  std::string sharding;
+  if (!r.weight_sharding) {
+    PlanRequest sharded = r;
+    sharded.weight_sharding = true;
+    sharded.budget_usd.reset();
+    sharded.deadline_seconds.reset();
+    sharded.gpus_available = kMaxGpus;
+    for (const auto& o : evaluate_plan(sharded).options) {
+      if (!o.fits) continue;
+      sharding = fmt::format(", or weight sharding over >= {} GPUs (PlanRequest::weight_sharding, "
+                             "--weight-sharding){}", o.gpus,
+                             o.gpus > r.gpus_available ? fmt::format("; {} available", r.gpus_available) : "");
+      break;
+    }
+  }
+  fail(ErrorCode::unsupported,
+       "this job needs {} per GPU at the least ({} GPU{}), but a {} has {}: use a GPU type with that much "
+       "memory ({}){}",
+       gib(least->memory_gib_per_gpu), least->gpus, least->gpus == 1 ? "" : "s", p.gpu_type,
+       gib(p.gpu_memory_gib),
+       types.empty() ? "no built-in type has it" : types, sharding);
+}
+
+}  // namespace
+
+Plan plan(const PlanRequest& r) {
+  Plan p = evaluate_plan(r);
+  if (p.recommended_gpus) return p;
+  std::vector<const PlanOption*> fitting;
+  for (const auto& o : p.options)
+    if (o.fits) fitting.push_back(&o);
+  if (fitting.empty()) fail_memory(p, r);
+
+  const auto* fastest = *std::min_element(fitting.begin(), fitting.end(),
+                                          [](auto* a, auto* b) { return a->seconds < b->seconds; });
+  const auto* cheapest = *std::min_element(fitting.begin(), fitting.end(),
+                                           [](auto* a, auto* b) { return a->cost_usd < b->cost_usd; });
+  const auto describe = [&](const PlanOption* o) {
+    return fmt::format("{} s and ${:.2f} on {} {}", static_cast<long long>(std::ceil(o->seconds)), o->cost_usd,
+                       o->gpus, p.gpu_type);
+  };
+  std::string limits;
+  if (r.deadline_seconds) limits += fmt::format("the {:.0f} s deadline", *r.deadline_seconds);
+  if (r.budget_usd) limits += fmt::format("{}the ${:.2f} budget", limits.empty() ? "" : " and ", *r.budget_usd);
+  fail(ErrorCode::invalid_argument,
+       "no option meets {} for {:.1f} s of {} video ({} chunks x {} steps x {} forwards): the fastest takes {}, "
+       "the cheapest costs {}. Raise the {}, allow more GPUs (--gpus-available, now {}), or use a faster quality",
+       limits, r.duration_seconds, p.workload.height == 720 ? "720p" : "480p", p.workload.chunks,
+       p.workload.steps, p.workload.forwards_per_step, describe(fastest), describe(cheapest),
+       r.deadline_seconds && r.budget_usd ? "deadline or budget" : (r.deadline_seconds ? "deadline" : "budget"),
+       r.gpus_available);
+}
+
+int recommend_gpu_count(double duration_seconds, Quality quality, const PlanLimits& limits,
+                        const PlanRequest& hardware) {
+  PlanRequest r = hardware;
+  r.duration_seconds = duration_seconds;
+  r.quality = quality;
+  r.settings.reset();
+  r.budget_usd = limits.budget_usd;
+  r.deadline_seconds = limits.deadline_seconds;
+  return *plan(r).recommended_gpus;
+}
+
+namespace {
+PlanOption option_on(double duration_seconds, int gpus, Resolution resolution, Quality quality,
+                     const PlanRequest& hardware) {
+  if (gpus < 1 || gpus > kMaxGpus) fail(ErrorCode::invalid_argument, "{} GPUs: expected 1 to {}", gpus, kMaxGpus);
+  PlanRequest r = hardware;
+  r.duration_seconds = duration_seconds;
+  r.resolution = resolution;
+  r.quality = quality;
+  r.settings.reset();
+  r.budget_usd.reset();
+  r.deadline_seconds.reset();
+  r.gpus_available = gpus;
+  const Plan p = evaluate_plan(r);
+  const PlanOption& o = p.options.back();
+  if (!o.fits)
+    fail(ErrorCode::unsupported, "{} x {} cannot hold this job: {}{}", gpus, p.gpu_type, o.why_not,
+         hardware.weight_sharding ? "" : "; more GPUs or weight sharding may fit (see plan())");
+  return o;
+}
+}  // namespace
+
+double estimate_time(double duration_seconds, int gpus, Resolution resolution, Quality quality,
+                     const PlanRequest& hardware) {
+  return option_on(duration_seconds, gpus, resolution, quality, hardware).seconds;
+}
+
+double estimate_cost(double duration_seconds, int gpus, Resolution resolution, Quality quality,
+                     const PlanRequest& hardware) {
+  return option_on(duration_seconds, gpus, resolution, quality, hardware).cost_usd;
+}
+
+}  // namespace talkgen
