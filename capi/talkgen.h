@@ -6,7 +6,7 @@
  *    talkgen_last_error() on the same thread until the next talkgen call on that thread.
  *  - Params structs start with `struct_size`; fill them with the matching *_default() function, which sets it,
  *    so a newer library can read an older caller's struct.
- *  - Objects are opaque handles created by *_create/*_open and released by the matching *_free.
+ *  - Objects are opaque handles, created by a create or open function and released by the matching free.
  *  - Memory the library returns (talkgen_buffer) is owned by the library and released with talkgen_buffer_free.
  *  - Callbacks receive the caller's `user_data`; a progress callback returning false cancels the work.
  */

@@ -1,4 +1,5 @@
 // The C ABI: translates handles, params structs, errors and callbacks to the C++ API. Nothing else lives here.
+#include <cstdint>
 #include "talkgen.h"
 
 #include <cstdlib>

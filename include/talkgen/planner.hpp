@@ -33,7 +33,7 @@ namespace talkgen {
 struct GpuSpec {
   std::string name;               ///< "H100", "A100-80GB", ...
   double peak_bf16_tflops = 0;    ///< dense bf16 tensor-core peak
-  double memory_gib = 0;          ///< device memory (GiB, 2^30 bytes) as the driver reports it
+  double memory_gib = 0;          ///< device memory (GiB, 2^30 bytes) as CUDA reports it (totalGlobalMem)
   double achieved_fraction = 0;   ///< fraction of the peak the DiT forward reaches (uncalibrated guess)
   double interconnect_gbps = 0;   ///< all-to-all bandwidth per GPU within one host, GB/s (NVLink or PCIe)
   double usd_per_gpu_hour = 0;    ///< default price (PriceTable::defaults())
@@ -221,8 +221,8 @@ struct Plan {
 /// GPU type with neither built-in figures nor a calibration.
 Plan evaluate_plan(const PlanRequest& request);
 
-/// evaluate_plan(), then Error(unsupported) when no option fits in memory (naming the memory per GPU or
-/// the weight sharding that would fit), Error(invalid_argument) when none meets the budget / deadline
+/// evaluate_plan(), then Error(unsupported) when no option fits in memory (naming the memory per GPU, the
+/// GPU types that have it, and the GPU count, replicated or weight-sharded, at which this type would fit), Error(invalid_argument) when none meets the budget / deadline
 /// (naming the fastest time and the lowest cost on offer).
 Plan plan(const PlanRequest& request);
 

@@ -31,7 +31,7 @@ fi
 grep -E '^-- talkgen' "$LOGS/build.log" | sed 's/^/  /'
 
 say "build with ${TALKGEN_JOBS:-$(nproc)} jobs"
-if ! cmake --build --preset cuda -j"${TALKGEN_JOBS:-$(nproc)}" >>"$LOGS/build.log" 2>&1; then
+if ! cmake --build --preset cuda -j"${TALKGEN_JOBS:-$(nproc)}" -- -k 0 >>"$LOGS/build.log" 2>&1; then
   # Ninja prints the failing command then the compiler's output: show the first errors, not the tail.
   grep -nE 'error|FAILED|undefined reference' "$LOGS/build.log" | head -40
   say "build FAILED (full log: $LOGS/build.log)"; exit 1

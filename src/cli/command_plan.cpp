@@ -1,5 +1,6 @@
 // `talkgen plan`: for a job of a given length and quality, every GPU count's time, cost and memory, and
 // the one to use. Plans for the GPU this host has, or for a named type (--gpu-type) on any machine.
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@ namespace {
 
 struct PlanArgs {
   double duration = 0;
+  std::string quality_name = "balanced", resolution_name = "480p", text_encoder_name = "auto";
   Quality quality = Quality::balanced;
   Resolution resolution = Resolution::p480;
   std::string gpu_type;
@@ -25,6 +27,19 @@ struct PlanArgs {
   bool warm = false, weight_sharding = false, no_calibration = false, json = false;
   double probe_timeout = 10;
 };
+
+// The names CLI11 already checked (case-insensitively) to the enums.
+void parse_names(PlanArgs& a) {
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string q = lower(a.quality_name), r = lower(a.resolution_name), t = lower(a.text_encoder_name);
+  a.quality = q == "draft" ? Quality::draft : q == "quality" ? Quality::quality : Quality::balanced;
+  a.resolution = r.rfind("720", 0) == 0 ? Resolution::p720 : Resolution::p480;
+  a.text_encoder = t == "gpu" ? TextEncoderPlacement::gpu
+                   : t == "cpu" ? TextEncoderPlacement::cpu : TextEncoderPlacement::automatic;
+}
 
 constexpr int kAssumedHostGpus = 8;  // planning for a named type: one typical host
 
@@ -157,17 +172,13 @@ int run_plan(const PlanArgs& a) {
 CommandRun add_plan_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("plan", "GPU count, time, memory and cost of a job, before running it");
   auto a = std::make_shared<PlanArgs>();
-  const std::map<std::string, Quality> qualities{
-      {"draft", Quality::draft}, {"balanced", Quality::balanced}, {"quality", Quality::quality}};
-  const std::map<std::string, Resolution> resolutions{
-      {"480p", Resolution::p480}, {"480", Resolution::p480}, {"720p", Resolution::p720}, {"720", Resolution::p720}};
-  const std::map<std::string, TextEncoderPlacement> placements{
-      {"auto", TextEncoderPlacement::automatic}, {"gpu", TextEncoderPlacement::gpu}, {"cpu", TextEncoderPlacement::cpu}};
-  cmd->add_option("--duration", a->duration, "Speech length in seconds")->required()->check(CLI::PositiveNumber);
-  cmd->add_option("--quality", a->quality, "draft, balanced or quality")
-      ->transform(CLI::CheckedTransformer(qualities, CLI::ignore_case))->capture_default_str();
-  cmd->add_option("--resolution", a->resolution, "480p or 720p")
-      ->transform(CLI::CheckedTransformer(resolutions, CLI::ignore_case))->capture_default_str();
+  // Plain strings, mapped in parse_names(): CLI11's enum helpers would call to_string(Quality), which
+  // lives in the pipeline.
+  cmd->add_option("--duration", a->duration, "Speech length in seconds")->required()->check(CLI::Range(0.04, 86400.0));
+  cmd->add_option("--quality", a->quality_name, "draft, balanced or quality")
+      ->capture_default_str()->check(CLI::IsMember({"draft", "balanced", "quality"}, CLI::ignore_case));
+  cmd->add_option("--resolution", a->resolution_name, "480p or 720p")
+      ->capture_default_str()->check(CLI::IsMember({"480p", "480", "720p", "720"}, CLI::ignore_case));
   cmd->add_option("--gpu-type", a->gpu_type,
                   "GPU to plan for: A100-80GB, H100, H200, L40S, RTX 4090 or a calibrated device name "
                   "(default: this host's GPU)");
@@ -176,15 +187,18 @@ CommandRun add_plan_command(CLI::App& app) {
   cmd->add_option("--budget", a->budget, "Most USD to spend")->check(CLI::PositiveNumber);
   cmd->add_option("--deadline", a->deadline, "Most seconds to take")->check(CLI::PositiveNumber);
   cmd->add_option("--price", a->price, "USD per GPU-hour (overrides the built-in price)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--text-encoder", a->text_encoder, "Where umT5 runs: auto, gpu or cpu")
-      ->transform(CLI::CheckedTransformer(placements, CLI::ignore_case));
+  cmd->add_option("--text-encoder", a->text_encoder_name, "Where umT5 runs: auto, gpu or cpu")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "gpu", "cpu"}, CLI::ignore_case));
   cmd->add_flag("--warm", a->warm, "The weights are already loaded (a running Client): leave out loading time");
   cmd->add_flag("--weight-sharding", a->weight_sharding, "Plan DiT weight sharding for GPUs too small for 35 GB");
   cmd->add_flag("--no-calibration", a->no_calibration, "Ignore `talkgen bench` measurements; use built-in figures");
   cmd->add_option("--probe-timeout", a->probe_timeout, "Seconds to wait for CUDA when detecting the GPU")
       ->capture_default_str()->check(CLI::Range(0.1, 600.0));
   cmd->add_flag("--json", a->json, "Machine-readable output");
-  return [a]() { return run_plan(*a); };
+  return [a]() {
+    parse_names(*a);
+    return run_plan(*a);
+  };
 }
 
 }  // namespace talkgen::cli

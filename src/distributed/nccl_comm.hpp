@@ -12,6 +12,7 @@
 
 #ifdef TALKGEN_WITH_NCCL
 
+#include <cstdint>
 #include <memory>
 
 #include <ATen/ATen.h>

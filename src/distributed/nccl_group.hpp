@@ -4,6 +4,7 @@
 
 #ifdef TALKGEN_WITH_NCCL
 
+#include <cstdint>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

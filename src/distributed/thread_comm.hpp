@@ -8,6 +8,7 @@
 // already returned from its job, or after the timeout.
 #pragma once
 
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <functional>

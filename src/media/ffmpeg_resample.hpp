@@ -6,6 +6,7 @@
 // swresample's own windowed-sinc filter otherwise.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "media/ffmpeg_util.hpp"

@@ -57,8 +57,9 @@ at::Tensor match_and_blend_colors(const at::Tensor& frames, const at::Tensor& re
   if (strength == 0.0) return frames;
   const bool batched = frames.dim() == 5;
   at::Tensor video = batched ? frames.squeeze(0) : frames;       // [3, T, H, W]
-  at::Tensor ref = reference;
-  while (ref.dim() > 3) ref = ref.squeeze(0);                     // [3, H, W]
+  at::Tensor ref = reference;                                     // [1, 3, 1, H, W] -> [3, H, W]
+  if (ref.dim() == 5 && ref.size(0) == 1) ref = ref.squeeze(0);
+  if (ref.dim() == 4 && ref.size(1) == 1) ref = ref.squeeze(1);
   if (video.dim() != 4 || video.size(0) != 3 || ref.dim() != 3 || ref.size(0) != 3)
     fail(ErrorCode::invalid_argument, "colour matching needs frames [1, 3, T, H, W] and a reference [1, 3, 1, H, W]");
 

@@ -23,16 +23,17 @@ std::string without_separators(const std::string& s) {
 }  // namespace
 
 const std::vector<GpuSpec>& known_gpu_types() {
-  // Peaks: vendor datasheets, dense bf16 tensor (no sparsity); SXM parts. Memory: what the driver reports.
+  // Peaks: vendor datasheets, dense bf16 tensor (no sparsity); SXM parts. Memory: cudaDeviceProp's
+  // totalGlobalMem (an H100 80GB HBM3 reports 85017493504 bytes = 79.2 GiB; nvidia-smi's figure is larger).
   // achieved_fraction: the DiT forward's share of peak. 0.40 on H100 is the reference's measured
   // 4.55 s per 480p forward (1.82 PFLOP, ~400 TFLOP/s); the others are guesses until calibrated.
   // interconnect_gbps: NCCL all-to-all bandwidth per GPU inside one host (NVLink; PCIe for L40S / 4090).
   static const std::vector<GpuSpec> specs = {
-      {"A100-80GB", 312.0, 80.0, 0.45, 120.0, 3.50},
-      {"H100", 989.0, 79.6, 0.40, 200.0, 4.50},
-      {"H200", 989.0, 140.4, 0.42, 200.0, 5.50},
-      {"L40S", 362.0, 45.0, 0.35, 12.0, 1.80},
-      {"RTX 4090", 165.0, 24.0, 0.35, 8.0, 0.70},
+      {"A100-80GB", 312.0, 79.3, 0.45, 120.0, 3.50},
+      {"H100", 989.0, 79.2, 0.40, 200.0, 4.50},
+      {"H200", 989.0, 139.7, 0.42, 200.0, 5.50},
+      {"L40S", 362.0, 44.4, 0.35, 12.0, 1.80},
+      {"RTX 4090", 165.0, 23.6, 0.35, 8.0, 0.70},
   };
   return specs;
 }

@@ -154,6 +154,19 @@ namespace {
 
 // Why nothing fits: the least memory any replicated option needs, the types that have it, and the GPU
 // count at which weight sharding would fit this type.
+// The first GPU count (up to kMaxGpus) at which `r`, with or without weight sharding, fits in memory.
+std::optional<int> gpus_that_fit(PlanRequest r, bool weight_sharding) {
+  r.weight_sharding = weight_sharding;
+  r.budget_usd.reset();
+  r.deadline_seconds.reset();
+  r.gpus_available = kMaxGpus;
+  for (const auto& o : evaluate_plan(r).options)
+    if (o.fits) return o.gpus;
+  return std::nullopt;
+}
+
+// Why nothing fits: the least memory an option needs, the GPU types that have it, and the GPU counts at
+// which this type would fit, replicated or weight-sharded.
 [[noreturn]] void fail_memory(const Plan& p, const PlanRequest& r) {
   const PlanOption* least = &p.options.front();
   for (const auto& o : p.options)
@@ -161,27 +174,18 @@ namespace {
   std::string types;
   for (const auto& spec : known_gpu_types())
     if (spec.memory_gib >= least->memory_gib_per_gpu) types += (types.empty() ? "" : ", ") + spec.name;
-  std::string sharding;
+  std::string alternatives = types.empty() ? "" : fmt::format("use a GPU type with that much memory ({})", types);
+  auto add = [&](const std::string& text) { alternatives += (alternatives.empty() ? "" : ", or ") + text; };
+  if (const auto n = gpus_that_fit(r, r.weight_sharding)) add(fmt::format("use >= {} GPUs of this type", *n));
   if (!r.weight_sharding) {
-    PlanRequest sharded = r;
-    sharded.weight_sharding = true;
-    sharded.budget_usd.reset();
-    sharded.deadline_seconds.reset();
-    sharded.gpus_available = kMaxGpus;
-    for (const auto& o : evaluate_plan(sharded).options) {
-      if (!o.fits) continue;
-      sharding = fmt::format(", or weight sharding over >= {} GPUs (PlanRequest::weight_sharding, "
-                             "--weight-sharding){}", o.gpus,
-                             o.gpus > r.gpus_available ? fmt::format("; {} available", r.gpus_available) : "");
-      break;
-    }
+    if (const auto n = gpus_that_fit(r, true))
+      add(fmt::format("weight sharding over >= {} GPUs (PlanRequest::weight_sharding, --weight-sharding)", *n));
   }
   fail(ErrorCode::unsupported,
-       "this job needs {} per GPU at the least ({} GPU{}), but a {} has {}: use a GPU type with that much "
-       "memory ({}){}",
-       gib(least->memory_gib_per_gpu), least->gpus, least->gpus == 1 ? "" : "s", p.gpu_type,
-       gib(p.gpu_memory_gib),
-       types.empty() ? "no built-in type has it" : types, sharding);
+       "this job needs {} per GPU at the least ({} GPU{}), but one {} has {} and {} {} available: {}",
+       gib(least->memory_gib_per_gpu), least->gpus, least->gpus == 1 ? "" : "s", p.gpu_type, gib(p.gpu_memory_gib),
+       r.gpus_available, r.gpus_available == 1 ? "is" : "are",
+       alternatives.empty() ? "no GPU type or count the planner knows would hold it" : alternatives);
 }
 
 }  // namespace
@@ -198,18 +202,18 @@ Plan plan(const PlanRequest& r) {
                                           [](auto* a, auto* b) { return a->seconds < b->seconds; });
   const auto* cheapest = *std::min_element(fitting.begin(), fitting.end(),
                                            [](auto* a, auto* b) { return a->cost_usd < b->cost_usd; });
-  const auto describe = [&](const PlanOption* o) {
-    return fmt::format("{} s and ${:.2f} on {} {}", static_cast<long long>(std::ceil(o->seconds)), o->cost_usd,
-                       o->gpus, p.gpu_type);
-  };
+  const auto seconds = [](const PlanOption* o) { return static_cast<long long>(std::ceil(o->seconds)); };
   std::string limits;
   if (r.deadline_seconds) limits += fmt::format("the {:.0f} s deadline", *r.deadline_seconds);
   if (r.budget_usd) limits += fmt::format("{}the ${:.2f} budget", limits.empty() ? "" : " and ", *r.budget_usd);
   fail(ErrorCode::invalid_argument,
-       "no option meets {} for {:.1f} s of {} video ({} chunks x {} steps x {} forwards): the fastest takes {}, "
-       "the cheapest costs {}. Raise the {}, allow more GPUs (--gpus-available, now {}), or use a faster quality",
+       "no option meets {} for {:.1f} s of {} video ({} chunks x {} steps x {} forwards): the fastest takes {} s "
+       "(${:.2f} on {} {}), "
+       "the cheapest costs ${:.2f} ({} s on {} GPU{}). Raise the {}, allow more GPUs (--gpus-available, now {}), or use a "
+       "faster quality",
        limits, r.duration_seconds, p.workload.height == 720 ? "720p" : "480p", p.workload.chunks,
-       p.workload.steps, p.workload.forwards_per_step, describe(fastest), describe(cheapest),
+       p.workload.steps, p.workload.forwards_per_step, seconds(fastest), fastest->cost_usd, fastest->gpus, p.gpu_type,
+       cheapest->cost_usd, seconds(cheapest), cheapest->gpus, cheapest->gpus == 1 ? "" : "s",
        r.deadline_seconds && r.budget_usd ? "deadline or budget" : (r.deadline_seconds ? "deadline" : "budget"),
        r.gpus_available);
 }

@@ -26,6 +26,11 @@ at::Tensor rank_matrix(int rank, int64_t rows, int64_t cols, at::ScalarType dtyp
 
 double at2(const at::Tensor& t, int64_t i, int64_t j) { return t.index({i, j}).item<double>(); }
 
+// `value` as `dtype` stores it (bfloat16 rounds above 256, uint8 wraps), for comparing with at2.
+double as_stored(double value, at::ScalarType dtype) {
+  return at::scalar_tensor(value, at::kDouble).to(dtype).item<double>();
+}
+
 const std::vector<at::ScalarType> kDtypes{at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kInt, at::kLong,
                                           at::kByte};
 
@@ -50,7 +55,7 @@ TEST_CASE("ThreadComm all_gather concatenates every rank's tensor in rank order"
             for (int64_t j = 0; j < t.size(1); ++j) {
               const int src = static_cast<int>(d == 0 ? i / 2 : j / 3);
               const int64_t a = d == 0 ? i % 2 : i, b = d == 0 ? j : j % 3;
-              REQUIRE(at2(t, i, j) == 100.0 * src + 10 * a + b);
+              REQUIRE(at2(t, i, j) == as_stored(100.0 * src + 10 * a + b, dtype));
             }
         }
       }
@@ -82,7 +87,7 @@ TEST_CASE("ThreadComm all_to_all sends piece j to rank j", "[distributed][thread
               const int64_t pi = gd == 0 ? i % piece_rows : i, pj = gd == 1 ? j % piece_cols : j;
               // The piece sent to `dst` starts at dst * piece size along the scatter dim of the source.
               const int64_t a = sd == 0 ? dst * piece_rows + pi : pi, b = sd == 1 ? dst * piece_cols + pj : pj;
-              REQUIRE(at2(t, i, j) == 100.0 * src + 10 * a + b);
+              REQUIRE(at2(t, i, j) == as_stored(100.0 * src + 10 * a + b, dtype));
             }
         }
       }

@@ -100,17 +100,17 @@ TEST_CASE("VAE tiled decode: one tile covering the frame is exactly the untiled 
   CHECK(at::equal(vae->decode(z, one_tile), vae->decode(z)));
 }
 
-// Tiled vs untiled decoding, measured on the tiny random-weight VAE (dim 4), a 16x24 latent
-// (128x192 px, 3 latent frames), tiles of 8 latent px overlapping by 4, on frames in [-1, 1]:
-//   halo 8 (the default ratio):  max |diff| 0.40, mean 0.012
-//   halo 0:                      max |diff| 0.98, mean 0.108
-//   halo 0, overlap 0 (seams):   max |diff| 1.65, mean 0.168
-// Tiling is never exact: the mid-level attention sees only its tile (what remains with the halo; a
-// wider halo of 12 still leaves max 0.39, mean 0.008), and without a halo the zero padding at tile
-// edges reaches ~17 latent px into the tile. Random weights are the worst case (nothing smooth, each
-// perturbation amplified), so these bounds guard the implementation against regressions, with ~50%
-// headroom; they are not a quality figure for the real checkpoint: `benchmark_vae` with
-// compare_untiled reports that on the real weights (talkgen bench vae --tiled --compare).
+// Tiled vs untiled decoding, measured on the tiny random-weight VAE (dim 4), a 12x16 latent
+// (96x128 px, 2 latent frames), tiles of 6 latent px overlapping by 3, on frames in [-1, 1]:
+//   halo 6:                          max |diff| 0.37, mean 0.014
+//   halo 0:                          max |diff| 1.19, mean 0.125
+//   halo 0, overlap 0 (hard seams):  max |diff| 1.60, mean 0.164
+// Tiling is never exact: the mid-level attention sees only its tile (that is most of what remains
+// with a halo: widening it further barely moves the max), and without a halo the zero padding at
+// tile edges reaches ~17 latent px into the tile. Random weights are the worst case (nothing is
+// smooth, every perturbation is amplified), so these bounds (~50% headroom over the measurements)
+// guard the implementation against regressions; they are not a quality figure for the real
+// checkpoint: benchmark_vae with compare_untiled measures that on the real weights.
 TEST_CASE("VAE tiled decode stays close to untiled decoding", "[vae][tiling]") {
   auto vae = tiny_vae();
   const at::Tensor z = random_latents(1, 2, 12, 16);
@@ -127,9 +127,9 @@ TEST_CASE("VAE tiled decode stays close to untiled decoding", "[vae][tiling]") {
   };
   const Measured halo = measure(tiles(6, 3, 6)), plain = measure(tiles(6, 3, 0)), seams = measure(tiles(6, 0, 0));
   CHECK(halo.mean <= 0.02);
-  CHECK(halo.max <= 0.6);
+  CHECK(halo.max <= 0.55);
   CHECK(halo.mean <= 0.25 * plain.mean);  // the halo removes most of the edge error
-  CHECK(plain.mean <= 0.8 * seams.mean);  // the ramps hide part of what is left
+  CHECK(plain.mean <= 0.85 * seams.mean);  // the ramps hide part of the seam error (measured 0.76)
 }
 
 TEST_CASE("VAE streaming tiled decode, frame by frame, equals one tiled decode", "[vae][tiling]") {

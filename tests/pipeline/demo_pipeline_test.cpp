@@ -161,7 +161,8 @@ TEST_CASE("cancelling from the progress callback stops the job and leaves no fil
   hooks.progress = [](const GenerateProgress& p) { return !(p.stage == GenerateProgress::Stage::sampling && p.step >= 2); };
   CHECK(code_of([&] { demo_pipeline().run(o, std::move(hooks)); }) == ErrorCode::cancelled);
   CHECK_FALSE(std::filesystem::exists(out));
-  CHECK_FALSE(leftovers_in(TALKGEN_TEST_SCRATCH_DIR, "pipe_cancel"));
+  CHECK_FALSE(leftovers_in(TALKGEN_TEST_SCRATCH_DIR, "pipe_cancel.mp4"));        // the encoder's temp file
+  CHECK_FALSE(leftovers_in(TALKGEN_TEST_SCRATCH_DIR, "pipe_cancel_frames"));     // the dump's temp file
 }
 
 TEST_CASE("bad jobs are refused with typed errors") {

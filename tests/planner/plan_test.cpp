@@ -99,6 +99,7 @@ TEST_CASE("no option meets the limits: invalid_argument naming the fastest and t
   CHECK(message.find("deadline") != std::string::npos);
   CHECK(message.find("fastest takes") != std::string::npos);
   CHECK(message.find("on 8 H100") != std::string::npos);
+  CHECK(message.find("the cheapest costs $") != std::string::npos);
   // evaluate_plan() still lists every option, with no recommendation.
   const Plan p = evaluate_plan(r);
   CHECK(p.options.size() == 8);
@@ -126,7 +127,7 @@ TEST_CASE("an RTX 4090 cannot hold the replicated 35 GiB DiT; the error names wh
   const auto& chosen = p.options[*p.recommended_gpus - 1];
   CHECK(chosen.fits);
   CHECK(chosen.weight_sharded);
-  CHECK(chosen.memory_gib_per_gpu <= 24.0);
+  CHECK(chosen.memory_gib_per_gpu <= find_gpu_type("RTX 4090")->memory_gib);
   CHECK(chosen.times.communication > 0);
 }
 
@@ -140,6 +141,11 @@ TEST_CASE("an L40S needs the text encoder on the CPU and a second GPU") {
   auto forced = request("L40S", 2);
   forced.text_encoder = TextEncoderPlacement::gpu;
   CHECK_FALSE(evaluate_plan(forced).options[1].fits);
+
+  std::string message;
+  CHECK(code_of([&] { plan(request("L40S", 1)); }, &message) == ErrorCode::unsupported);
+  CHECK(message.find("use >= 2 GPUs of this type") != std::string::npos);
+  CHECK(message.find("1 is available") != std::string::npos);
 }
 
 TEST_CASE("720p needs more memory and time than 480p") {

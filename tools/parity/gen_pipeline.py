@@ -83,6 +83,9 @@ def ensure_importable(ref_dir):
         except Exception:  # noqa: BLE001 - any import failure means "stub it"
             return False
 
+    import collections, inspect
+    if not hasattr(inspect, "ArgSpec"):  # removed in Python 3.11; multitalk.py imports it (unused)
+        inspect.ArgSpec = collections.namedtuple("ArgSpec", "args varargs keywords defaults")
     for name in ("cv2", "decord", "librosa", "imageio", "accelerate"):
         if not have(name):
             stub(name)

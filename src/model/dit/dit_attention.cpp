@@ -1,5 +1,7 @@
 #include "model/dit/dit_attention.hpp"
 
+#include <vector>
+
 #include "model/layers/attention.hpp"
 
 namespace talkgen::model::dit {
@@ -26,14 +28,27 @@ SelfAttention::SelfAttention(const DitConfig& c, const at::TensorOptions& o)
 }
 
 at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope) const {
+  return forward(x, rope, distributed::SequenceParallel(x.size(1)));
+}
+
+at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope,
+                                  const distributed::SequenceParallel& sp) const {
   const auto dtype = x.scalar_type();
   const auto split = [&](const at::Tensor& t) { return t.unflatten(-1, {heads_, t.size(-1) / heads_}); };
   // RoPE returns float32 (as the reference); attention then runs in the model dtype, like the
-  // reference's flash_attention, which casts q and k back to v's dtype.
-  const auto q = apply_rope(split(wan_rms_norm((*q_)(x), norm_q_->weight, eps_)), rope).to(dtype).transpose(1, 2);
-  const auto k = apply_rope(split(wan_rms_norm((*k_)(x), norm_k_->weight, eps_)), rope).to(dtype).transpose(1, 2);
-  const auto v = heads_first((*v_)(x), heads_);
-  return (*o_)(heads_merged(layers::attention(q, k, v)));
+  // reference's flash_attention, which casts q and k back to v's dtype. Each [B, s, H, D].
+  const auto q = apply_rope(split(wan_rms_norm((*q_)(x), norm_q_->weight, eps_)), rope).to(dtype);
+  const auto k = apply_rope(split(wan_rms_norm((*k_)(x), norm_k_->weight, eps_)), rope).to(dtype);
+  const auto v = split((*v_)(x));
+  if (sp.world() == 1) {
+    return (*o_)(heads_merged(layers::attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))));
+  }
+  // Ulysses: one all-to-all moves q, k and v to [3, B, L, H_loc, D] (all tokens, this rank's heads);
+  // the attention of a head needs every token, nothing else does.
+  const auto qkv = distributed::all_to_all_seq_to_heads(at::stack({q, k, v}), sp, /*seq_dim=*/2, /*head_dim=*/3)
+                       .transpose(2, 3);  // [3, B, H_loc, L, D]
+  const auto out = layers::attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2);  // [B, L, H_loc, D]
+  return (*o_)(distributed::all_to_all_heads_to_seq(out, sp, heads_).flatten(2));
 }
 
 CrossAttention::CrossAttention(const DitConfig& c, const at::TensorOptions& o)
@@ -76,6 +91,27 @@ at::Tensor AudioCrossAttention::forward(const at::Tensor& x, const at::Tensor& a
   const auto k = kv.select(2, 0).transpose(1, 2);
   const auto v = kv.select(2, 1).transpose(1, 2);
   return (*proj_)(heads_merged(layers::attention(q, k, v))).reshape({batch, -1, dim});
+}
+
+at::Tensor AudioCrossAttention::forward(const at::Tensor& x, const at::Tensor& audio,
+                                        const distributed::SequenceParallel& sp, int64_t tokens_per_frame) const {
+  if (sp.world() == 1) return forward(x, audio);  // whole frames: the batched path
+  // A shard starts and ends mid-frame, so it cannot be reshaped into frames: attend each run of one
+  // frame's tokens to that frame's audio. The runs cover the shard's real tokens [0, valid) in order.
+  const int64_t dim = x.size(2);
+  const auto segments = distributed::shard_frame_segments(sp, tokens_per_frame);
+  if (segments.empty()) return at::zeros_like(x);  // a shard of padding only
+  const auto q = (*q_linear_)(x);
+  std::vector<at::Tensor> outs;
+  outs.reserve(segments.size());
+  for (const auto& seg : segments) {
+    const auto kv = (*kv_linear_)(audio.select(1, seg.frame)).unflatten(-1, {2, heads_, dim / heads_});
+    outs.push_back(layers::attention(heads_first(q.narrow(1, seg.begin, seg.length), heads_),
+                                     kv.select(2, 0).transpose(1, 2), kv.select(2, 1).transpose(1, 2)));
+  }
+  const auto real = (*proj_)(heads_merged(at::cat(outs, 2)));  // [B, valid, dim]
+  // Padding rows stay zero (proj's bias would otherwise land there).
+  return at::constant_pad_nd(real, {0, 0, 0, x.size(1) - real.size(1)});
 }
 
 }  // namespace talkgen::model::dit

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "distributed/sequence_parallel.hpp"
 #include "model/dit/dit_config.hpp"
 #include "model/dit/dit_layers.hpp"
 #include "model/dit/dit_rope.hpp"
@@ -17,6 +18,10 @@ class SelfAttention : public torch::nn::Module {
   SelfAttention(const DitConfig& config, const at::TensorOptions& options);
   /// x [B, L, dim] -> [B, L, dim]; `rope` holds the angles of the L tokens.
   at::Tensor forward(const at::Tensor& x, const RopeGrid& rope) const;
+  /// Sequence-parallel: x [B, s, dim] is this rank's shard of `sp` (s = sp.shard_tokens()) and `rope` its
+  /// angles. q/k/v go to all L tokens of this rank's heads (all-to-all), attention runs, and the output
+  /// comes back to the shard: [B, s, dim]. A collective; at world size 1 the same as forward(x, rope).
+  at::Tensor forward(const at::Tensor& x, const RopeGrid& rope, const distributed::SequenceParallel& sp) const;
 
  private:
   int64_t heads_;
@@ -47,6 +52,11 @@ class AudioCrossAttention : public torch::nn::Module {
   AudioCrossAttention(const DitConfig& config, const at::TensorOptions& options);
   /// x [B, N_t * S, dim] (S tokens per latent frame), audio [B, N_t, tokens, audio_output_dim] -> x's shape.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& audio) const;
+  /// Sequence-parallel: x [B, s, dim] is this rank's shard of `sp`, of a sequence of latent frames of
+  /// `tokens_per_frame` tokens each; each run of one frame's tokens attends to that frame's audio. The
+  /// shard's padding rows come out zero. Local (no collective); at world size 1 the same as forward(x, audio).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& audio, const distributed::SequenceParallel& sp,
+                     int64_t tokens_per_frame) const;
 
  private:
   int64_t heads_;

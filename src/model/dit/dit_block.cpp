@@ -21,7 +21,8 @@ DitBlock::DitBlock(const DitConfig& c, const at::TensorOptions& o) : eps_(c.eps)
 }
 
 at::Tensor DitBlock::forward(const at::Tensor& x_in, const at::Tensor& e0, const RopeGrid& rope,
-                             const at::Tensor& context, const at::Tensor& audio) const {
+                             const at::Tensor& context, const at::Tensor& audio,
+                             const distributed::SequenceParallel& sp, int64_t tokens_per_frame) const {
   const auto dtype = x_in.scalar_type();
   // The reference adds the (model-dtype) modulation to the float32 time projection under
   // autocast(float32): shift/scale/gate stay float32 and so do the modulated sums below.
@@ -30,10 +31,11 @@ at::Tensor DitBlock::forward(const at::Tensor& x_in, const at::Tensor& e0, const
 
   // norm1 returns the model dtype (WanLayerNorm casts back), then the modulation runs in float32.
   auto h = (wan_layer_norm(x, eps_).to(at::kFloat) * (1 + e[1]) + e[0]).to(dtype);
-  x = (x.to(at::kFloat) + self_attn_->forward(h, rope) * e[2]).to(dtype);
+  x = (x.to(at::kFloat) + self_attn_->forward(h, rope, sp) * e[2]).to(dtype);
 
   x = x + cross_attn_->forward(wan_layer_norm(x, eps_, norm3_->weight, norm3_->bias), context);
-  x = x + audio_cross_attn_->forward(wan_layer_norm(x, eps_, norm_x_->weight, norm_x_->bias), audio);
+  x = x + audio_cross_attn_->forward(wan_layer_norm(x, eps_, norm_x_->weight, norm_x_->bias), audio, sp,
+                                     tokens_per_frame);
 
   h = (wan_layer_norm(x, eps_).to(at::kFloat) * (1 + e[4]) + e[3]).to(dtype);
   return (x.to(at::kFloat) + ffn_->forward(h) * e[5]).to(dtype);

@@ -25,10 +25,13 @@ class FeedForward : public torch::nn::Module {
 class DitBlock : public torch::nn::Module {
  public:
   DitBlock(const DitConfig& config, const at::TensorOptions& options);
-  /// x [B, L, dim] in the model dtype; e0 [B, 6, dim] float32 (time_projection output);
+  /// x in the model dtype; e0 [B, 6, dim] float32 (time_projection output);
   /// context [B, clip_tokens + text_len, dim]; audio [B, N_t, tokens, audio_output_dim].
+  /// x [B, s, dim] and `rope` are this rank's shard of `sp` (all L tokens at world size 1), a sequence of
+  /// latent frames of `tokens_per_frame` tokens. Only the self-attention talks to the other ranks.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& e0, const RopeGrid& rope, const at::Tensor& context,
-                     const at::Tensor& audio) const;
+                     const at::Tensor& audio, const distributed::SequenceParallel& sp,
+                     int64_t tokens_per_frame) const;
 
   at::Tensor modulation;  // [1, 6, dim]
 

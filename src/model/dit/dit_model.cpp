@@ -98,12 +98,12 @@ DitConditions DitModel::embed_conditions(const DitInputs& in) const {
   return {context, tokens};
 }
 
-at::Tensor DitModel::forward(const DitInputs& in) const {
+at::Tensor DitModel::forward(const DitInputs& in, Communicator* comm) const {
   check_inputs(in);
-  return forward_embedded(in, embed_conditions(in));
+  return forward_embedded(in, embed_conditions(in), comm);
 }
 
-at::Tensor DitModel::forward_embedded(const DitInputs& in, const DitConditions& cond) const {
+at::Tensor DitModel::forward_embedded(const DitInputs& in, const DitConditions& cond, Communicator* comm) const {
   at::NoGradGuard no_grad;  // not InferenceMode: callers may update the outputs in place later
   const auto& c = config_;
   const auto& p = c.patch_size;
@@ -122,12 +122,21 @@ at::Tensor DitModel::forward_embedded(const DitInputs& in, const DitConditions& 
   const auto e = te.fc2->fp32(at::silu(te.fc1->fp32(sinusoidal_embedding(in.t.to(device()), c.freq_dim))));
   const auto e0 = time_projection_->fc->fp32(at::silu(e)).unflatten(1, {6, c.dim});
 
-  const auto rope = rope_.grid(f, h, w, device());
-  for (const auto& block : *blocks_) x = block->as<DitBlock>()->forward(x, e0, rope, cond.context, cond.audio);
+  // Sequence parallelism: from here to the head every rank holds its shard of the L tokens (and their
+  // RoPE angles); only the blocks' self-attention exchanges tokens. At world size 1 these are no-ops.
+  const int64_t tokens = x.size(1);
+  const auto sp = comm ? distributed::SequenceParallel(*comm, tokens) : distributed::SequenceParallel(tokens);
+  x = distributed::split_sequence(x, sp);
+  const auto grid = rope_.grid(f, h, w, device());
+  const auto [rope_cos, rope_sin] = distributed::shard_rope_positions(grid.cos, grid.sin, sp);
+  const RopeGrid rope{rope_cos, rope_sin};
+  for (const auto& block : *blocks_)
+    x = block->as<DitBlock>()->forward(x, e0, rope, cond.context, cond.audio, sp, h * w);
 
   // Head: float32 modulation and output linear, as the reference's autocast(float32) block.
   const auto he = (head_modulation_.to(at::kFloat) + e.unsqueeze(1)).chunk(2, 1);
-  const auto out = head_linear_->fp32(wan_layer_norm(x, c.eps).to(at::kFloat) * (1 + he[1]) + he[0]);
+  const auto out = distributed::gather_sequence(
+      head_linear_->fp32(wan_layer_norm(x, c.eps).to(at::kFloat) * (1 + he[1]) + he[0]), sp);
 
   // Unpatchify: [B, f*h*w, p0*p1*p2*C] -> [B, C, f*p0, h*p1, w*p2].
   const int64_t batch = out.size(0);

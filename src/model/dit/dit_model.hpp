@@ -41,12 +41,18 @@ class DitModel : public torch::nn::Module {
 
   /// The whole forward: embed the conditions, then `forward_embedded`. Returns float32
   /// [B, out_dim, F, H, W] (the reference's `torch.stack(x).float()`).
-  at::Tensor forward(const DitInputs& inputs) const;
+  ///
+  /// With `comm`, the ranks of `comm` share the video tokens (Ulysses sequence parallelism, see
+  /// distributed/sequence_parallel.hpp): every rank must call this with the same inputs, and every rank
+  /// returns the whole output. Without, one device runs everything.
+  at::Tensor forward(const DitInputs& inputs, Communicator* comm = nullptr) const;
 
   /// Text, image and audio embeddings of `inputs` (only context, clip_fea, audio are read).
   DitConditions embed_conditions(const DitInputs& inputs) const;
   /// The forward for conditions embedded earlier: x, t and y are read from `inputs`.
-  at::Tensor forward_embedded(const DitInputs& inputs, const DitConditions& conditions) const;
+  /// `comm`: as forward's (every rank passes the same conditions).
+  at::Tensor forward_embedded(const DitInputs& inputs, const DitConditions& conditions,
+                              Communicator* comm = nullptr) const;
 
   /// Throws Error(invalid_argument) naming the tensor whose shape does not fit the config.
   void check_inputs(const DitInputs& inputs) const;

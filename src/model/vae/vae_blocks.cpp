@@ -101,7 +101,7 @@ at::Tensor Resample::resample_space(const at::Tensor& x) const {
   at::Tensor images = frames_to_images(x);
   if (mode_ == Mode::upsample2d || mode_ == Mode::upsample3d) {
     // The reference's nearest-exact x2 picks the same source pixel as nearest x2.
-    images = at::upsample_nearest2d(images, {images.size(2) * 2, images.size(3) * 2}, c10::nullopt, c10::nullopt);
+    images = at::upsample_nearest2d(images, {images.size(2) * 2, images.size(3) * 2});
   } else {
     images = at::constant_pad_nd(images, {0, 1, 0, 1});
   }

@@ -1,10 +1,12 @@
 // WanVae: the Wan2.1 causal video VAE, checkpoint-compatible with `Wan2.1_VAE.pth`.
 //
-//   auto vae = load_wan_vae("Wan2.1_VAE.pth", {.device = at::kCUDA});
+//   VaeLoadOptions options;
+//   options.device = at::Device(at::kCUDA, 0);
+//   auto vae = load_wan_vae("Wan2.1_VAE.pth", options);
 //   at::Tensor z = vae->encode(video);            // [B,3,1+4k,H,W] in [-1,1] -> [B,16,1+k,H/8,W/8]
 //   at::Tensor frames = vae->decode(z);           // -> [B,3,1+4(t-1),8h,8w] in [-1,1]
 //   VaeDecodeStream stream(vae);                  // or chunk by chunk: 1 frame, then 4 per latent frame
-//   for (...) encoder.write(stream.push(z.narrow(2, i, 1)));
+//   for (int64_t i = 0; i < z.size(2); ++i) sink(stream.push(z.narrow(2, i, 1)));
 //
 // Mirrors wan/modules/vae.py (WanVAE_ + the WanVAE wrapper): encoding runs the first frame, then
 // chunks of 4 frames, decoding one latent frame at a time, each with the feature cache carrying the
@@ -29,7 +31,8 @@ namespace talkgen::model::vae {
 struct DecodeOptions {
   /// Clamp the frames to [-1, 1], as the reference's WanVAE.decode does.
   bool clamp = true;
-  /// Decode in overlapping spatial tiles (less memory, approximate; see vae_tiling.hpp).
+  /// Decode in overlapping spatial tiles (less memory, approximate; see vae_tiling.hpp). Set it to
+  /// TileOptions{} for 256 px tiles, 64 px overlap and 64 px of context.
   std::optional<TileOptions> tiling;
 };
 

@@ -1,0 +1,127 @@
+// `talkgen bench dit` and `talkgen bench vae`: model throughput on random full-size weights. On a GPU the
+// figures are stored as the planner's calibration for that GPU, driver and talkgen version.
+#include <cstdint>
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "cli/device_option.hpp"
+#include "model/dit/dit_benchmark.hpp"
+#include "model/vae/vae_benchmark.hpp"
+#include "talkgen/error.hpp"
+#include "talkgen/log.hpp"
+#include "talkgen/planner.hpp"
+#include "talkgen/version.hpp"
+
+namespace talkgen::cli {
+namespace {
+
+struct DitBenchArgs {
+  std::string random = "14b", size = "480p", device = "cuda";
+  int frames = 81, reps = 3, warmup = 1;
+  double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
+};
+
+double gib(int64_t bytes) { return bytes < 0 ? -1.0 : double(bytes) / (1024.0 * 1024.0 * 1024.0); }
+
+// Stores a GPU measurement for the planner; CPU runs are not calibrations of anything the planner plans.
+void record_for_planner(const at::Device& device, const std::function<void(Calibration&)>& fill) {
+  if (!device.is_cuda()) return;
+  const DeviceInventory inventory = probe_devices();
+  const int index = device.has_index() ? device.index() : 0;
+  if (index >= static_cast<int>(inventory.cuda.size())) return;
+  Calibration calibration;
+  calibration.gpu_name = inventory.cuda[index].name;
+  calibration.driver_version = inventory.driver_version;
+  calibration.memory_bytes = inventory.cuda[index].memory_bytes;
+  const CalibrationStore store;
+  if (auto previous = store.find(calibration.gpu_name, calibration.driver_version, version())) calibration = *previous;
+  fill(calibration);
+  record_calibration(calibration, store);
+  fmt::print("calibration stored in {}\n",
+             store.path_for(calibration.gpu_name, calibration.driver_version, version()));
+}
+
+int run_bench_dit(const DitBenchArgs& args) {
+  if (args.random != "14b") fail(ErrorCode::unsupported, "--random {}: only the 14b config is known", args.random);
+  model::dit::DitBenchOptions options;
+  std::tie(options.height, options.width) = model::dit::parse_video_size(args.size);
+  options.frames = args.frames;
+  options.device = parse_device(args.device);
+  options.reps = args.reps;
+  options.warmup = args.warmup;
+  options.peak_tflops = args.peak_tflops;
+  const auto r = model::dit::bench_dit(options);
+  fmt::print("dit 14b random bf16 on {}: {}x{}x{} frames = {} tokens, {:.2f} B params\n", r.device, options.height,
+             options.width, options.frames, r.tokens, r.param_count / 1e9);
+  fmt::print("  forward {:.3f} s ({:.1f} TFLOP, {:.0f} TFLOP/s, MFU {:.1f}% of {:.0f})\n", r.forward_s,
+             r.flops.total() / 1e12, r.tflops, r.mfu * 100, args.peak_tflops);
+  fmt::print("  step (3 forwards) {:.3f} s, peak memory {:.1f} GiB, weights built in {:.1f} s\n", r.step_s,
+             gib(r.peak_bytes), r.build_s);
+  record_for_planner(options.device, [&](Calibration& c) {
+    c.dit_tflops = r.tflops;
+    c.measured_tokens = r.tokens;
+    c.dit_peak_bytes = r.peak_bytes > 0 ? r.peak_bytes : 0;
+  });
+  return 0;
+}
+
+struct VaeBenchArgs {
+  std::string size = "480p", device = "cuda", checkpoint;
+  int latent_frames = 21, repeats = 1;
+  bool tiled = false;
+};
+
+int run_bench_vae(const VaeBenchArgs& args) {
+  model::vae::VaeBenchOptions options;
+  std::tie(options.height, options.width) = model::dit::parse_video_size(args.size);
+  options.device = parse_device(args.device);
+  options.checkpoint = args.checkpoint;
+  options.latent_frames = args.latent_frames;
+  options.repeats = args.repeats;
+  if (args.tiled) {
+    options.tiling = model::vae::TileOptions{};
+    options.compare_untiled = true;
+  }
+  const auto r = model::vae::benchmark_vae(options);
+  fmt::print("vae on {}: {}x{}, encode one frame {:.1f} ms (peak {:.2f} GiB), decode {} latent -> {} frames {:.1f} ms "
+             "(peak {:.2f} GiB)\n", r.device, options.width, options.height, r.encode_frame_ms, gib(r.encode_peak_bytes),
+             options.latent_frames, r.video_frames, r.decode_ms, gib(r.decode_peak_bytes));
+  if (r.tiled_max_abs_diff >= 0) {
+    fmt::print("  tiled vs untiled: max |diff| {:.4f}, mean {:.5f}\n", r.tiled_max_abs_diff, r.tiled_mean_abs_diff);
+  }
+  const double mpix = double(options.width) * options.height / 1e6;
+  record_for_planner(options.device, [&](Calibration& c) {
+    if (r.decode_ms > 0) c.vae_decode_mpix_per_s = mpix * r.video_frames / (r.decode_ms / 1000.0);
+    if (r.encode_frame_ms > 0) c.vae_encode_mpix_per_s = mpix / (r.encode_frame_ms / 1000.0);
+  });
+  return 0;
+}
+
+}  // namespace
+
+CommandRun add_bench_dit(CLI::App& bench) {
+  auto* cmd = bench.add_subcommand("dit", "DiT forward and 3-forward step on random 14B weights (GPU)");
+  auto args = std::make_shared<DitBenchArgs>();
+  cmd->add_option("--random", args->random, "Random weights of this config")->capture_default_str();
+  cmd->add_option("--size", args->size, "480p, 720p or HxW")->capture_default_str();
+  cmd->add_option("--frames", args->frames, "Video frames (1+4k)")->capture_default_str();
+  cmd->add_option("--device", args->device, "cuda, cuda:N or cpu")->capture_default_str();
+  cmd->add_option("--reps", args->reps, "Timed repetitions (median)")->capture_default_str();
+  cmd->add_option("--warmup", args->warmup, "Untimed forwards first")->capture_default_str();
+  cmd->add_option("--peak-tflops", args->peak_tflops, "Dense bf16 peak for MFU")->capture_default_str();
+  return [args]() { return run_bench_dit(*args); };
+}
+
+CommandRun add_bench_vae(CLI::App& bench) {
+  auto* cmd = bench.add_subcommand("vae", "VAE encode of one frame and decode of 21 latent frames (81 video frames)");
+  auto args = std::make_shared<VaeBenchArgs>();
+  cmd->add_option("--size", args->size, "480p, 720p or HxW")->capture_default_str();
+  cmd->add_option("--device", args->device, "cuda, cuda:N or cpu")->capture_default_str();
+  cmd->add_option("--checkpoint", args->checkpoint, "Wan2.1_VAE.pth (default: random weights, same speed)");
+  cmd->add_option("--latent-frames", args->latent_frames, "Latent frames to decode")->capture_default_str();
+  cmd->add_option("--repeats", args->repeats, "Timed runs (median)")->capture_default_str();
+  cmd->add_flag("--tiled", args->tiled, "Decode in tiles and report the difference from untiled");
+  return [args]() { return run_bench_vae(*args); };
+}
+
+}  // namespace talkgen::cli
