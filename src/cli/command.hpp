@@ -13,6 +13,7 @@ using CommandRun = std::function<int()>;
 CommandRun add_info_command(CLI::App& app);
 CommandRun add_encode_command(CLI::App& app);
 CommandRun add_bench_command(CLI::App& app);
+CommandRun add_generate_command(CLI::App& app);
 CommandRun add_plan_command(CLI::App& app);
 
 }  // namespace talkgen::cli

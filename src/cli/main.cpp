@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  talkgen info\n"
+      "  talkgen generate --model demo --image examples/portrait.png --audio examples/speech.wav -o demo.mp4\n"
+      "  talkgen generate --model-dir weights/ --device cuda --image face.jpg --text \"Hello\" -o out.mp4\n"
       "  talkgen encode --image face.png --audio speech.wav -o still.mp4\n"
       "  talkgen encode --image face.png --text \"Hello there\" -o still.mp4\n"
       "  talkgen bench encode --frames 50\n"
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
     commands[after.back()] = std::move(run);
   };
   add(add_info_command);
+  add(add_generate_command);
   add(add_encode_command);
   add(add_bench_command);
   add(add_plan_command);
