@@ -23,5 +23,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/talkgenConfigVersion.cmak
 install(FILES ${PROJECT_BINARY_DIR}/talkgenConfig.cmake ${PROJECT_BINARY_DIR}/talkgenConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/talkgen)
 
-configure_file(cmake/talkgen.pc.in ${PROJECT_BINARY_DIR}/talkgen.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/talkgen.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+foreach(_pc talkgen talkgen_c)
+  configure_file(cmake/${_pc}.pc.in ${PROJECT_BINARY_DIR}/${_pc}.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/${_pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endforeach()
