@@ -19,23 +19,6 @@ struct WeightOnly : torch::nn::Module {
 
 }  // namespace
 
-Linear::Linear(int64_t in, int64_t out) {
-  weight = register_parameter("weight", empty_param({out, in}));
-  bias = register_parameter("bias", empty_param({out}));
-}
-
-at::Tensor Linear::forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
-
-LayerNorm::LayerNorm(int64_t n, double eps_) : eps(eps_) {
-  weight = register_parameter("weight", empty_param({n}));
-  bias = register_parameter("bias", empty_param({n}));
-}
-
-at::Tensor LayerNorm::forward(const at::Tensor& x) const {
-  return at::layer_norm(x.to(at::kFloat), {weight.size(0)}, weight.to(at::kFloat), bias.to(at::kFloat), eps)
-      .to(x.scalar_type());
-}
-
 SelfAttention::SelfAttention(int64_t dim, int64_t heads_) : heads(heads_) {
   to_qkv = register_module("to_qkv", std::make_shared<Linear>(dim, 3 * dim));
   proj = register_module("proj", std::make_shared<Linear>(dim, dim));

@@ -14,23 +14,12 @@
 #include <torch/nn/module.h>
 
 #include "model/clip/vision_config.hpp"
+#include "model/layers/linear.hpp"
 
 namespace talkgen::model::clip {
 
-/// `weight` [out, in], `bias` [out].
-struct Linear : torch::nn::Module {
-  Linear(int64_t in, int64_t out);
-  at::Tensor forward(const at::Tensor& x) const;
-  at::Tensor weight, bias;
-};
-
-/// The reference's LayerNorm: computed in float32 whatever the activation dtype, cast back.
-struct LayerNorm : torch::nn::Module {
-  LayerNorm(int64_t n, double eps);
-  at::Tensor forward(const at::Tensor& x) const;
-  at::Tensor weight, bias;
-  double eps;
-};
+using layers::LayerNorm;  // the reference's LayerNorm: float32 whatever the activation dtype
+using layers::Linear;
 
 struct SelfAttention : torch::nn::Module {
   SelfAttention(int64_t dim, int64_t heads);

@@ -18,22 +18,6 @@ constexpr double kConvNormEps = 1e-5;
 
 }  // namespace
 
-Linear::Linear(int64_t in, int64_t out) {
-  weight = register_parameter("weight", empty_param({out, in}));
-  bias = register_parameter("bias", empty_param({out}));
-}
-
-at::Tensor Linear::forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
-
-LayerNorm::LayerNorm(int64_t n, double eps_) : eps(eps_) {
-  weight = register_parameter("weight", empty_param({n}));
-  bias = register_parameter("bias", empty_param({n}));
-}
-
-at::Tensor LayerNorm::forward(const at::Tensor& x) const {
-  return at::layer_norm(x, {weight.size(0)}, weight, bias, eps);
-}
-
 Conv1d::Conv1d(int64_t in, int64_t out, int64_t kernel, int64_t groups, bool has_bias) {
   weight = register_parameter("weight", empty_param({out, in / groups, kernel}));
   if (has_bias) bias = register_parameter("bias", empty_param({out}));

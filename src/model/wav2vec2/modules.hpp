@@ -12,25 +12,14 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include "model/layers/linear.hpp"
 #include "model/wav2vec2/activation.hpp"
 #include "model/wav2vec2/config.hpp"
 
 namespace talkgen::model::wav2vec2 {
 
-/// `weight` [out, in] and `bias` [out].
-struct Linear : torch::nn::Module {
-  Linear(int64_t in, int64_t out);
-  at::Tensor forward(const at::Tensor& x) const;
-  at::Tensor weight, bias;
-};
-
-/// LayerNorm over the last dimension: `weight`, `bias` [n].
-struct LayerNorm : torch::nn::Module {
-  LayerNorm(int64_t n, double eps);
-  at::Tensor forward(const at::Tensor& x) const;
-  at::Tensor weight, bias;
-  double eps;
-};
+using layers::LayerNorm;
+using layers::Linear;
 
 /// A Conv1d's parameters: `weight` [out, in / groups, k] and, when `bias`, `bias` [out].
 struct Conv1d : torch::nn::Module {
