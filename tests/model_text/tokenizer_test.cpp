@@ -51,15 +51,6 @@ TEST_CASE("umT5 tokenizer matches the reference ids and masks", "[umt5][tokenize
   REQUIRE(ids.sizes() == batch.ids.sizes());
   for (int64_t i = 0; i < ids.size(0); ++i) {
     INFO("prompt " << i << ": " << prompts[i].substr(0, 80));
-    if (prompts[i].find("</s>") != std::string::npos) {
-      // KNOWN DIFFERENCE (open in the encoders issue): special tokens written literally inside a prompt.
-      // transformers 5 on the GPU machine tokenizes the text between them differently from our
-      // reading of tokenizer.json; real prompts never contain them. Checked separately below so the
-      // difference stays visible instead of failing the whole parity case.
-      WARN("prompt " << i << " (literal special tokens) ids equal the reference: "
-                     << (at::equal(batch.ids[i], ids[i].to(at::kLong)) ? "yes" : "NO (known difference)"));
-      continue;
-    }
     CHECK(at::equal(batch.ids[i], ids[i].to(at::kLong)));
     CHECK(at::equal(batch.mask[i], mask[i].to(at::kLong)));
   }
