@@ -86,6 +86,9 @@ struct GenerateOptions {
   bool use_apg = false;                    ///< adaptive projected guidance (the reference's --use_apg)
   double apg_momentum = -0.75, apg_norm_threshold = 55.0;
   int frames_per_chunk = 81, motion_frames = 9;  ///< both 4k+1 (the reference's frame_num / motion_frame)
+  /// Lower peak device memory at some speed: tiled VAE decoding (frames equal within the tiling tolerance
+  /// documented in model/vae/vae_tiling.hpp). The Client switches it on when retrying after out_of_memory.
+  bool low_memory = false;
 
   // ---- output ----
   std::string output_path;                 ///< empty: the MP4 is returned in GenerateResult::mp4
@@ -118,6 +121,8 @@ struct GenerateResult {
   bool untrained_model = false;       ///< true for `--model demo`: random weights, the video is noise
   std::string model_name;             ///< e.g. "InfiniteTalk-14B" or "demo (untrained)"
   double seconds_total = 0.0, seconds_sampling = 0.0, seconds_decoding = 0.0;
+  double seconds_preparing = 0.0;     ///< inputs, text / CLIP / audio encoders, reference latent
+  double seconds_encoding = 0.0;      ///< H.264 / AAC time not hidden behind sampling
 };
 
 }  // namespace talkgen

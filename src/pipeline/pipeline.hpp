@@ -24,6 +24,7 @@
 #include "model/vae/wan_vae.hpp"
 #include "model/wav2vec2/audio_encoder.hpp"
 #include "pipeline/noise_source.hpp"
+#include "talkgen/distributed.hpp"
 #include "talkgen/generate.hpp"
 
 namespace talkgen::pipeline {
@@ -57,6 +58,11 @@ struct RunHooks {
   at::Tensor audio_embedding;
   /// Each chunk's new frames as they are encoded: float32 [3, n, H, W] in [-1, 1], on the CPU.
   std::function<void(int chunk, const at::Tensor& frames)> on_frames;
+  /// Sequence-parallel run: every rank of the group calls run() with the same options and its own
+  /// communicator (and models on its own device); the DiT splits its tokens over the ranks. Rank 0 alone
+  /// decodes, encodes and writes (and reports progress); the others return a result without video.
+  /// nullptr: one device.
+  Communicator* comm = nullptr;
 };
 
 class Pipeline {
