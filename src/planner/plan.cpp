@@ -125,7 +125,7 @@ void choose(Plan& p, const PlanRequest& r) {
 
 Plan evaluate_plan(const PlanRequest& r) {
   check_request(r);
-  const QualitySettings settings = r.settings ? *r.settings : planner::default_quality_settings(r.quality, r.resolution);
+  const QualitySettings settings = r.settings ? *r.settings : quality_settings(r.quality, r.resolution);
   const planner::Workload w = planner::describe_workload(r.duration_seconds, settings, r.resolution);
 
   const auto spec = find_gpu_type(r.gpu_type);

@@ -59,29 +59,6 @@ double dit_parameters(const ModelDims& m) {
   return m.layers * block + embeddings + audio_proj;
 }
 
-QualitySettings default_quality_settings(Quality quality, Resolution resolution) {
-  QualitySettings s;
-  switch (quality) {
-    case Quality::draft: s = {4, 2.0, 1.0, 2.0, DistillLora::lightx2v}; break;
-    case Quality::balanced: s = {8, 2.0, 1.0, 2.0, DistillLora::lightx2v}; break;
-    case Quality::quality:
-      s = {40, resolution == Resolution::p720 ? 11.0 : 7.0, 5.0, 4.0, DistillLora::none};
-      break;
-  }
-  return s;
-}
-
-namespace {
-// Python's math.isclose(value, 1.0) with its default relative tolerance, as the reference tests it.
-bool is_unit(double value) { return std::fabs(value - 1.0) <= 1e-9 * std::max(1.0, std::fabs(value)); }
-}  // namespace
-
-int forwards_per_step(const QualitySettings& s) {
-  if (!is_unit(s.text_guidance)) return 3;  // cond, drop_text, uncond
-  if (!is_unit(s.audio_guidance)) return 2; // cond, drop_audio
-  return 1;
-}
-
 void resolution_size(Resolution resolution, int* height, int* width) {
   *height = resolution == Resolution::p720 ? 720 : 480;
   *width = resolution == Resolution::p720 ? 1280 : 832;
@@ -108,7 +85,7 @@ Workload describe_workload(double duration_seconds, const QualitySettings& setti
   s.chunks = chunk_count(s.frames);
   s.tokens = dit_tokens(m, kChunkFrames, s.height, s.width);  // every chunk samples a full 81-frame window
   s.steps = settings.steps;
-  s.forwards_per_step = forwards_per_step(settings);
+  s.forwards_per_step = settings.forwards_per_step();
   s.forwards = static_cast<std::int64_t>(s.chunks) * s.steps * s.forwards_per_step;
   w.latent_frames = 1 + (kChunkFrames - 1) / m.vae_stride_t;
   w.flops = dit_forward_flops(m, static_cast<double>(s.tokens), w.latent_frames);

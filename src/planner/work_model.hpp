@@ -53,12 +53,6 @@ constexpr double kFps = 25.0;      // the model's frame rate
 constexpr int kChunkFrames = 81;   // frames per chunk (4k + 1)
 constexpr int kMotionFrames = 9;   // frames carried into the next chunk
 
-/// The sampler settings of a profile when the request gives none. These mirror quality_settings() of
-/// include/talkgen/generate.hpp (src/pipeline/quality.cpp), which the planner cannot link; a caller that
-/// links the pipeline passes PlanRequest::settings = quality_settings(q, r) and this is not used.
-QualitySettings default_quality_settings(Quality quality, Resolution resolution);
-/// 3 with text and audio guidance, 2 when text guidance is 1, 1 when both are 1 (src/pipeline/guidance.hpp).
-int forwards_per_step(const QualitySettings& settings);
 
 /// Frame size of a resolution's landscape bucket: 480p 480x832, 720p 720x1280.
 void resolution_size(Resolution resolution, int* height, int* width);

@@ -8,7 +8,7 @@ using namespace talkgen::planner;
 
 namespace {
 Workload balanced_20s(Resolution r = Resolution::p480) {
-  return describe_workload(20.0, default_quality_settings(Quality::balanced, r), r);
+  return describe_workload(20.0, quality_settings(Quality::balanced, r), r);
 }
 Rates h100() { return make_rates(find_gpu_type("H100"), std::nullopt, "H100"); }
 constexpr double kGiB = 1024.0 * 1024 * 1024;

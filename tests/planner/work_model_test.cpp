@@ -49,25 +49,25 @@ TEST_CASE("the DiT with audio modules has ~18.9 B parameters (35 GiB in bf16)") 
 TEST_CASE("forwards per step follow the guidance scales") {
   QualitySettings s;
   s.text_guidance = 5, s.audio_guidance = 4;
-  CHECK(forwards_per_step(s) == 3);
+  CHECK(s.forwards_per_step() == 3);
   s.audio_guidance = 1;
-  CHECK(forwards_per_step(s) == 3);  // text guidance still needs drop_text and uncond
+  CHECK(s.forwards_per_step() == 3);  // text guidance still needs drop_text and uncond
   s.text_guidance = 1, s.audio_guidance = 2;
-  CHECK(forwards_per_step(s) == 2);
+  CHECK(s.forwards_per_step() == 2);
   s.audio_guidance = 1;
-  CHECK(forwards_per_step(s) == 1);
+  CHECK(s.forwards_per_step() == 1);
   s.text_guidance = 1.0 + 1e-12;  // math.isclose, as the reference
-  CHECK(forwards_per_step(s) == 1);
+  CHECK(s.forwards_per_step() == 1);
 }
 
 TEST_CASE("default profiles are the ones generate.hpp documents") {
-  const auto draft = default_quality_settings(Quality::draft, Resolution::p480);
-  const auto balanced = default_quality_settings(Quality::balanced, Resolution::p480);
-  const auto quality480 = default_quality_settings(Quality::quality, Resolution::p480);
-  const auto quality720 = default_quality_settings(Quality::quality, Resolution::p720);
-  CHECK(draft.steps * forwards_per_step(draft) == 8);
-  CHECK(balanced.steps * forwards_per_step(balanced) == 16);
-  CHECK(quality480.steps * forwards_per_step(quality480) == 120);
+  const auto draft = quality_settings(Quality::draft, Resolution::p480);
+  const auto balanced = quality_settings(Quality::balanced, Resolution::p480);
+  const auto quality480 = quality_settings(Quality::quality, Resolution::p480);
+  const auto quality720 = quality_settings(Quality::quality, Resolution::p720);
+  CHECK(draft.steps * draft.forwards_per_step() == 8);
+  CHECK(balanced.steps * balanced.forwards_per_step() == 16);
+  CHECK(quality480.steps * quality480.forwards_per_step() == 120);
   CHECK(draft.lora == DistillLora::lightx2v);
   CHECK(quality480.lora == DistillLora::none);
   CHECK(quality480.shift == 7.0);
@@ -84,7 +84,7 @@ TEST_CASE("chunks: 81 frames, then 72 new frames per chunk") {
 }
 
 TEST_CASE("a 20 s balanced job at 480p") {
-  const auto w = describe_workload(20.0, default_quality_settings(Quality::balanced, Resolution::p480),
+  const auto w = describe_workload(20.0, quality_settings(Quality::balanced, Resolution::p480),
                                    Resolution::p480);
   CHECK(w.summary.frames == 500);
   CHECK(w.summary.chunks == 7);
@@ -95,7 +95,7 @@ TEST_CASE("a 20 s balanced job at 480p") {
 }
 
 TEST_CASE("bad durations and steps are invalid_argument") {
-  const auto s = default_quality_settings(Quality::draft, Resolution::p480);
+  const auto s = quality_settings(Quality::draft, Resolution::p480);
   for (double d : {0.0, -1.0, std::nan(""), 1e9}) {
     try {
       describe_workload(d, s, Resolution::p480);

@@ -1,18 +1,24 @@
-// The quality profiles of include/talkgen/generate.hpp.
+// The quality profiles of include/talkgen/generate.hpp: the one table the pipeline runs and the planner
+// costs (torch-free, so the planner and bindings need no model code to read it).
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
-#include "pipeline/guidance.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/generate.hpp"
 
 namespace talkgen {
 
+namespace {
+// Python's math.isclose(value, 1.0) with its default relative tolerance, as the reference tests the scales
+// (the pipeline's guidance, pipeline::forwards_needed, uses the same rule; a test checks they agree).
+bool is_unit(double value) { return std::fabs(value - 1.0) <= 1e-9 * std::max(1.0, std::fabs(value)); }
+}  // namespace
+
 int QualitySettings::forwards_per_step() const {
-  pipeline::GuidanceConfig g;
-  g.text_scale = text_guidance;
-  g.audio_scale = audio_guidance;
-  return static_cast<int>(pipeline::forwards_needed(g).size());
+  if (!is_unit(text_guidance)) return 3;   // cond, drop_text, uncond
+  if (!is_unit(audio_guidance)) return 2;  // cond, drop_audio
+  return 1;
 }
 
 QualitySettings quality_settings(Quality quality, Resolution resolution) {
