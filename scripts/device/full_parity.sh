@@ -10,13 +10,17 @@ ref=.ref/infinitetalk
 full=/tmp/talkgen-full
 mkdir -p "$full"
 quiet() { grep -vE "FutureWarning|autocast|^\s*$" | tail -${1:-12}; }
-components=${TALKGEN_FULL:-"wav2vec2 clip vae dit"}
+components=${TALKGEN_FULL:-"wav2vec2 clip umt5 vae dit"}
 for c in $components; do
   echo "=== full parity: $c"
   case $c in
     wav2vec2|clip)
       timeout 150 python3 tools/parity/gen_$c.py --ref $ref --full --device cuda --out "$full" 2>&1 | quiet 4
       TALKGEN_PARITY_FULL_DIR="$full" timeout 120 ./build-cuda/tests/test_model_encoders "[full]" -s 2>&1 \
+        | grep -iE "max|error|passed|failed" | head -12 ;;
+    umt5)  # umT5-XXL encoder (5.7 B params): the .pth is written in bf16 (~11 GB), compared in bf16 and fp32
+      timeout 240 python3 tools/parity/gen_umt5.py --ref $ref --full --device cuda --out "$full/umt5" 2>&1 | quiet 4
+      TALKGEN_UMT5_FULL_DIR="$full/umt5" timeout 200 ./build-cuda/tests/test_model_text "[full]" -s 2>&1 \
         | grep -iE "max|error|passed|failed" | head -12 ;;
     vae)
       timeout 150 python3 tools/parity/gen_vae.py --ref $ref --full --device cuda --out "$full" 2>&1 | quiet 4

@@ -1,5 +1,6 @@
 // VAE tests that need no reference outputs: module tree vs the official keys, shapes, causality,
 // streaming, batching, determinism, loading and the errors on bad input.
+#include <algorithm>
 #include <fstream>
 #include <map>
 
@@ -117,10 +118,16 @@ TEST_CASE("VAE stream memory stays bounded: the cache holds a fixed number of fr
 TEST_CASE("VAE batch of 2 equals two single runs", "[vae]") {
   auto vae = tiny_vae();
   const at::Tensor video = random_video(2, 5, 16, 16);
+  // A batch may pick another convolution algorithm (oneDNN on many-core hosts): equal up to fp32 rounding
+  // relative to the output's scale, not bit for bit.
   const at::Tensor z = vae->encode(video);
-  CHECK(max_abs_diff(z.narrow(0, 1, 1), vae->encode(video.narrow(0, 1, 1))) <= 1e-5);
+  const double z_scale = std::max(1.0, z.abs().max().item<double>());
+  INFO("latent scale " << z_scale);
+  CHECK(max_abs_diff(z.narrow(0, 1, 1), vae->encode(video.narrow(0, 1, 1))) <= 1e-5 * z_scale);
   const at::Tensor x = vae->decode(z);
-  CHECK(max_abs_diff(x.narrow(0, 0, 1), vae->decode(z.narrow(0, 0, 1))) <= 1e-5);
+  const double x_scale = std::max(1.0, x.abs().max().item<double>());
+  INFO("video scale " << x_scale);
+  CHECK(max_abs_diff(x.narrow(0, 0, 1), vae->decode(z.narrow(0, 0, 1))) <= 1e-5 * x_scale);
 }
 
 TEST_CASE("VAE is deterministic", "[vae]") {
