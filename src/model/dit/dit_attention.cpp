@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "model/dit/dit_fused.hpp"
+#include "model/dit/dit_profile.hpp"
 #include "model/layers/attention.hpp"
 
 namespace talkgen::model::dit {
@@ -27,28 +29,44 @@ SelfAttention::SelfAttention(const DitConfig& c, const at::TensorOptions& o)
   norm_k_ = register_module("norm_k", std::make_shared<NormParams>(c.dim, o, /*with_bias=*/false));
 }
 
-at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope) const {
-  return forward(x, rope, distributed::SequenceParallel(x.size(1)));
+at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope, const DitSpeedOptions& speed) const {
+  return forward(x, rope, distributed::SequenceParallel(x.size(1)), speed);
 }
 
-at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope,
-                                  const distributed::SequenceParallel& sp) const {
+at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope, const distributed::SequenceParallel& sp,
+                                  const DitSpeedOptions& speed) const {
   const auto dtype = x.scalar_type();
   const auto split = [&](const at::Tensor& t) { return t.unflatten(-1, {heads_, t.size(-1) / heads_}); };
-  // RoPE returns float32 (as the reference); attention then runs in the model dtype, like the
-  // reference's flash_attention, which casts q and k back to v's dtype. Each [B, s, H, D].
-  const auto q = apply_rope(split(wan_rms_norm((*q_)(x), norm_q_->weight, eps_)), rope).to(dtype);
-  const auto k = apply_rope(split(wan_rms_norm((*k_)(x), norm_k_->weight, eps_)), rope).to(dtype);
+  const auto qx = (*q_)(x), kx = (*k_)(x);
   const auto v = split((*v_)(x));
+  profile_phase(v, "self_attn q/k/v GEMMs");
+  // RoPE runs in float32 (as the reference); attention then runs in the model dtype, like the
+  // reference's flash_attention, which casts q and k back to v's dtype. Each [B, s, H, D].
+  at::Tensor q, k;
+  if (speed.fused_elementwise) {
+    q = apply_rope_fused(split(rms_norm_fused(qx, norm_q_->weight, eps_, at::kFloat)), rope, dtype);
+    k = apply_rope_fused(split(rms_norm_fused(kx, norm_k_->weight, eps_, at::kFloat)), rope, dtype);
+  } else {
+    q = apply_rope(split(wan_rms_norm(qx, norm_q_->weight, eps_)), rope).to(dtype);
+    k = apply_rope(split(wan_rms_norm(kx, norm_k_->weight, eps_)), rope).to(dtype);
+  }
+  profile_phase(k, "self_attn qk norm + RoPE");
   if (sp.world() == 1) {
-    return (*o_)(heads_merged(layers::attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))));
+    const auto out = layers::attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2));
+    profile_phase(out, "self_attn attention");
+    auto y = (*o_)(heads_merged(out));
+    profile_phase(y, "self_attn o GEMM");
+    return y;
   }
   // Ulysses: one all-to-all moves q, k and v to [3, B, L, H_loc, D] (all tokens, this rank's heads);
   // the attention of a head needs every token, nothing else does.
   const auto qkv = distributed::all_to_all_seq_to_heads(at::stack({q, k, v}), sp, /*seq_dim=*/2, /*head_dim=*/3)
                        .transpose(2, 3);  // [3, B, H_loc, L, D]
   const auto out = layers::attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2);  // [B, L, H_loc, D]
-  return (*o_)(distributed::all_to_all_heads_to_seq(out, sp, heads_).flatten(2));
+  profile_phase(out, "self_attn attention (with all-to-all)");
+  auto y = (*o_)(distributed::all_to_all_heads_to_seq(out, sp, heads_).flatten(2));
+  profile_phase(y, "self_attn o GEMM (with all-to-all)");
+  return y;
 }
 
 CrossAttention::CrossAttention(const DitConfig& c, const at::TensorOptions& o)
@@ -64,15 +82,22 @@ CrossAttention::CrossAttention(const DitConfig& c, const at::TensorOptions& o)
   norm_k_img_ = register_module("norm_k_img", std::make_shared<NormParams>(c.dim, o, false));
 }
 
-at::Tensor CrossAttention::forward(const at::Tensor& x, const at::Tensor& context) const {
+at::Tensor CrossAttention::forward(const at::Tensor& x, const at::Tensor& context,
+                                   const DitSpeedOptions& speed) const {
   const auto image = context.slice(1, 0, clip_tokens_);
   const auto text = context.slice(1, clip_tokens_);
-  const auto q = heads_first(wan_rms_norm((*q_)(x), norm_q_->weight, eps_), heads_);
+  const auto qx = (*q_)(x);
+  const auto q = heads_first(speed.fused_elementwise ? rms_norm_fused(qx, norm_q_->weight, eps_, qx.scalar_type())
+                                                     : wan_rms_norm(qx, norm_q_->weight, eps_),
+                             heads_);
   const auto k = heads_first(wan_rms_norm((*k_)(text), norm_k_->weight, eps_), heads_);
   const auto v = heads_first((*v_)(text), heads_);
   const auto k_img = heads_first(wan_rms_norm((*k_img_)(image), norm_k_img_->weight, eps_), heads_);
   const auto v_img = heads_first((*v_img_)(image), heads_);
-  const auto out = heads_merged(layers::attention(q, k, v)) + heads_merged(layers::attention(q, k_img, v_img));
+  auto out = heads_merged(layers::attention(q, k, v));
+  const auto image_out = heads_merged(layers::attention(q, k_img, v_img));
+  // The sum into the text attention's own output on the fused path (no third [L, dim] tensor).
+  out = speed.fused_elementwise ? out.add_(image_out) : out + image_out;
   return (*o_)(out);
 }
 
@@ -88,8 +113,10 @@ at::Tensor AudioCrossAttention::forward(const at::Tensor& x, const at::Tensor& a
   const auto per_frame = x.reshape({batch * frames, -1, dim});
   const auto q = heads_first((*q_linear_)(per_frame), heads_);
   const auto kv = (*kv_linear_)(audio.flatten(0, 1)).unflatten(-1, {2, heads_, dim / heads_});
-  const auto k = kv.select(2, 0).transpose(1, 2);
-  const auto v = kv.select(2, 1).transpose(1, 2);
+  // k and v copied out of the packed [.., 2, H, D] rows into the [B, L, H, D] memory layout the cuDNN
+  // kernel takes (7 MB at 480p).
+  const auto k = kv.select(2, 0).contiguous().transpose(1, 2);
+  const auto v = kv.select(2, 1).contiguous().transpose(1, 2);
   return (*proj_)(heads_merged(layers::attention(q, k, v))).reshape({batch, -1, dim});
 }
 
@@ -107,7 +134,8 @@ at::Tensor AudioCrossAttention::forward(const at::Tensor& x, const at::Tensor& a
   for (const auto& seg : segments) {
     const auto kv = (*kv_linear_)(audio.select(1, seg.frame)).unflatten(-1, {2, heads_, dim / heads_});
     outs.push_back(layers::attention(heads_first(q.narrow(1, seg.begin, seg.length), heads_),
-                                     kv.select(2, 0).transpose(1, 2), kv.select(2, 1).transpose(1, 2)));
+                                     kv.select(2, 0).contiguous().transpose(1, 2),
+                                     kv.select(2, 1).contiguous().transpose(1, 2)));
   }
   const auto real = (*proj_)(heads_merged(at::cat(outs, 2)));  // [B, valid, dim]
   // Padding rows stay zero (proj's bias would otherwise land there).

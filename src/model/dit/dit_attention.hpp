@@ -9,6 +9,7 @@
 #include "model/dit/dit_config.hpp"
 #include "model/dit/dit_layers.hpp"
 #include "model/dit/dit_rope.hpp"
+#include "model/dit/dit_speed.hpp"
 
 namespace talkgen::model::dit {
 
@@ -17,11 +18,13 @@ class SelfAttention : public torch::nn::Module {
  public:
   SelfAttention(const DitConfig& config, const at::TensorOptions& options);
   /// x [B, L, dim] -> [B, L, dim]; `rope` holds the angles of the L tokens.
-  at::Tensor forward(const at::Tensor& x, const RopeGrid& rope) const;
+  at::Tensor forward(const at::Tensor& x, const RopeGrid& rope,
+                     const DitSpeedOptions& speed = DitSpeedOptions::from_env()) const;
   /// Sequence-parallel: x [B, s, dim] is this rank's shard of `sp` (s = sp.shard_tokens()) and `rope` its
   /// angles. q/k/v go to all L tokens of this rank's heads (all-to-all), attention runs, and the output
   /// comes back to the shard: [B, s, dim]. A collective; at world size 1 the same as forward(x, rope).
-  at::Tensor forward(const at::Tensor& x, const RopeGrid& rope, const distributed::SequenceParallel& sp) const;
+  at::Tensor forward(const at::Tensor& x, const RopeGrid& rope, const distributed::SequenceParallel& sp,
+                     const DitSpeedOptions& speed = DitSpeedOptions::from_env()) const;
 
  private:
   int64_t heads_;
@@ -36,7 +39,8 @@ class CrossAttention : public torch::nn::Module {
  public:
   CrossAttention(const DitConfig& config, const at::TensorOptions& options);
   /// x [B, L, dim]; context [B, clip_tokens + text_len, dim] (image tokens first) -> [B, L, dim].
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& context) const;
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& context,
+                     const DitSpeedOptions& speed = DitSpeedOptions::from_env()) const;
 
  private:
   int64_t heads_, clip_tokens_;

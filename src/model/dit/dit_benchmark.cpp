@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <regex>
 #include <vector>
 
 #include <ATen/core/grad_mode.h>
 
 #include "model/dit/dit_model.hpp"
+#include "model/dit/dit_profile.hpp"
 #include "talkgen/error.hpp"
+#include "talkgen/log.hpp"
 
 #ifdef TALKGEN_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -51,7 +54,54 @@ void fill_random_on_device(torch::nn::Module& module) {
   }
 }
 
+std::vector<std::string> split_list(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find(sep, start), text.size());
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> variants_of(const DitBenchOptions& o) {
+  if (!o.variants.empty()) return o.variants;
+  const char* env = std::getenv("TALKGEN_BENCH_DIT_VARIANTS");
+  return env ? split_list(env, ',') : std::vector<std::string>{};
+}
+
+bool profile_wanted(const DitBenchOptions& o) {
+  const char* env = std::getenv("TALKGEN_BENCH_DIT_PROFILE");
+  return o.profile || (env && std::string(env) == "1");
+}
+
+std::string describe(layers::AttentionBackend attention, const DitSpeedOptions& speed) {
+  return fmt::format("attention {}, {}", layers::to_string(attention), speed.describe());
+}
+
+// Restores the process-wide attention choice and the model's fast paths after the A/B runs.
+struct SettingsGuard {
+  DitModel& model;
+  layers::AttentionBackend attention = layers::attention_backend();
+  DitSpeedOptions speed = model.speed_options();
+  ~SettingsGuard() {
+    layers::set_attention_backend(attention);
+    model.set_speed_options(speed);
+  }
+};
+
 }  // namespace
+
+std::pair<layers::AttentionBackend, DitSpeedOptions> parse_bench_variant(const std::string& text) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos)
+    fail(ErrorCode::invalid_argument, "benchmark variant '{}' not understood; expected ATTENTION/DIT, e.g. cudnn/all "
+         "or auto/fused+gelu", text);
+  auto dit = text.substr(slash + 1);
+  std::replace(dit.begin(), dit.end(), '+', ',');
+  return {layers::parse_attention_backend(text.substr(0, slash)), DitSpeedOptions::parse(dit)};
+}
 
 DitFlops dit_forward_flops(const DitConfig& c, int64_t frames, int64_t height, int64_t width) {
   const double nt = static_cast<double>((frames - 1) / kVaeStrideT + 1);
@@ -156,6 +206,54 @@ DitBenchResult bench_dit(const DitBenchOptions& o) {
   r.flops = dit_forward_flops(c, o.frames, o.height, o.width);
   r.tflops = r.flops.total() / r.forward_s / 1e12;
   r.mfu = o.peak_tflops > 0 ? r.tflops / o.peak_tflops : 0;
+  r.configuration = describe(layers::attention_backend(), model.speed_options());
+  log_info("bench dit: {}: forward {:.3f} s ({:.0f} TFLOP/s)", r.configuration, r.forward_s, r.tflops);
+
+  const auto variants = variants_of(o);
+  if (!variants.empty()) {
+    SettingsGuard restore{model};
+    at::Tensor first;
+    for (const auto& name : variants) {
+      const auto [attention, speed] = parse_bench_variant(name);
+      layers::set_attention_backend(attention);
+      model.set_speed_options(speed);
+      auto out = model.forward(in);  // warm-up: a new attention kernel may build its plan first
+      sync(out);
+      std::vector<double> times;
+      for (int i = 0; i < o.reps; ++i) {
+        t0 = std::chrono::steady_clock::now();
+        out = model.forward(in);
+        sync(out);
+        times.push_back(seconds_since(t0));
+      }
+      DitVariantResult v;
+      v.name = name;
+      v.forward_s = median(times);
+      v.tflops = r.flops.total() / v.forward_s / 1e12;
+      v.output_scale = out.abs().max().item<double>();
+      if (first.defined()) {
+        v.max_abs_diff = (out - first).abs().max().item<double>();
+      } else {
+        first = out;
+      }
+      log_info("bench dit variant {} ({}): forward {:.3f} s ({:.0f} TFLOP/s), max |diff| vs {} {:.4g} at output "
+               "scale {:.3g}", name, describe(attention, speed), v.forward_s, v.tflops, variants.front(),
+               v.max_abs_diff, v.output_scale);
+      r.variants.push_back(v);
+    }
+  }
+
+  if (profile_wanted(o)) {
+    PhaseProfile profile;
+    profile.start(in.x);
+    sync(model.forward(in));
+    const double total = profile.total_seconds();
+    log_info("bench dit profile ({}; every phase waits for the device, total {:.3f} s):", r.configuration, total);
+    for (const auto& [phase, seconds] : profile.seconds()) {
+      r.profile.push_back({phase, seconds});
+      log_info("  {:<40} {:8.3f} s  {:5.1f}%", phase, seconds, 100 * seconds / total);
+    }
+  }
   return r;
 }
 

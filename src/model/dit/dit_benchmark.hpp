@@ -4,10 +4,14 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <ATen/ATen.h>
 
 #include "model/dit/dit_config.hpp"
+#include "model/dit/dit_speed.hpp"
+#include "model/layers/attention.hpp"
 
 namespace talkgen::model::dit {
 
@@ -33,6 +37,28 @@ struct DitBenchOptions {
   int warmup = 1;
   int reps = 3;
   double peak_tflops = 0;  ///< the device's dense peak for `dtype`; 0 leaves mfu at 0
+  /// A/B runs after the main measurement, on the same weights and inputs: each "ATTENTION/DIT" with
+  /// ATTENTION one of auto|cudnn|flash|efficient (model/layers/attention.hpp) and DIT one of all|none or
+  /// fast paths joined by '+' (fused, gelu; dit_speed.hpp), e.g. {"auto/none", "cudnn/none", "cudnn/all"}.
+  /// Each is timed (median of `reps` after one warm-up) and compared with the first one's output.
+  /// Empty: the comma-separated list in TALKGEN_BENCH_DIT_VARIANTS, if set.
+  std::vector<std::string> variants;
+  /// One more forward with a per-phase breakdown (dit_profile.hpp); also on when TALKGEN_BENCH_DIT_PROFILE=1.
+  bool profile = false;
+};
+
+struct DitVariantResult {
+  std::string name;           ///< as given, e.g. "cudnn/all"
+  double forward_s = 0;       ///< median forward
+  double tflops = 0;
+  double max_abs_diff = 0;    ///< against the first variant's output (0 for the first)
+  double output_scale = 0;    ///< max |output| of this variant
+};
+
+/// One phase of the profiled forward, summed over the blocks.
+struct DitPhaseTime {
+  std::string phase;
+  double seconds = 0;
 };
 
 struct DitBenchResult {
@@ -46,10 +72,17 @@ struct DitBenchResult {
   double mfu = 0;            ///< tflops / peak_tflops
   int64_t peak_bytes = -1;   ///< peak device memory during the forwards (-1 where not measurable: CPU)
   int64_t param_count = 0;
+  std::string configuration;            ///< attention backend and fast paths of the main measurement
+  std::vector<DitVariantResult> variants;  ///< DitBenchOptions::variants, in order
+  std::vector<DitPhaseTime> profile;    ///< the profiled forward's phases (empty unless asked for)
 };
 
+/// Parses one variant ("cudnn/all", "auto/fused+gelu", ...); throws Error(invalid_argument).
+std::pair<layers::AttentionBackend, DitSpeedOptions> parse_bench_variant(const std::string& text);
+
 /// Builds the model with random weights directly on the device in `dtype` (no float32 copy anywhere),
-/// runs the forwards and measures. Synchronises only around the timed regions.
+/// runs the forwards and measures. Synchronises only around the timed regions. The variants and the
+/// profile are also logged (info level), one line each.
 DitBenchResult bench_dit(const DitBenchOptions& options);
 
 }  // namespace talkgen::model::dit

@@ -4,9 +4,13 @@
 //   x += cross_attn(norm3(x), text + image context)
 //   x += audio_cross_attn(norm_x(x), audio tokens of each latent frame)
 //   x += ffn(norm2(x) * (1 + scale_mlp) + shift_mlp) * gate_mlp           (modulation: float32)
+//
+// Two transcriptions of the same block (DitSpeedOptions::fused_elementwise): the plain one, step by step
+// as the reference, and the fused one (dit_fused.hpp), which adds the residuals into x in place.
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "model/dit/dit_attention.hpp"
 
@@ -16,7 +20,7 @@ namespace talkgen::model::dit {
 class FeedForward : public torch::nn::Module {
  public:
   FeedForward(int64_t dim, int64_t hidden, const at::TensorOptions& options);
-  at::Tensor forward(const at::Tensor& x) const;
+  at::Tensor forward(const at::Tensor& x, const DitSpeedOptions& speed = DitSpeedOptions::from_env()) const;
 
  private:
   std::shared_ptr<Linear> fc1_, fc2_;
@@ -30,12 +34,24 @@ class DitBlock : public torch::nn::Module {
   /// x [B, s, dim] and `rope` are this rank's shard of `sp` (all L tokens at world size 1), a sequence of
   /// latent frames of `tokens_per_frame` tokens. Only the self-attention talks to the other ranks.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& e0, const RopeGrid& rope, const at::Tensor& context,
-                     const at::Tensor& audio, const distributed::SequenceParallel& sp,
-                     int64_t tokens_per_frame) const;
+                     const at::Tensor& audio, const distributed::SequenceParallel& sp, int64_t tokens_per_frame,
+                     const DitSpeedOptions& speed = DitSpeedOptions::from_env()) const;
+  /// The same, updating x in place where `speed` allows (the fused path adds the residuals into x):
+  /// for callers that own x and do not need its old value. Returns the new x (x itself, or a new tensor).
+  at::Tensor forward_in_place(at::Tensor& x, const at::Tensor& e0, const RopeGrid& rope, const at::Tensor& context,
+                              const at::Tensor& audio, const distributed::SequenceParallel& sp,
+                              int64_t tokens_per_frame, const DitSpeedOptions& speed) const;
 
   at::Tensor modulation;  // [1, 6, dim]
 
  private:
+  at::Tensor forward_plain(const at::Tensor& x, const std::vector<at::Tensor>& e, const RopeGrid& rope,
+                           const at::Tensor& context, const at::Tensor& audio, const distributed::SequenceParallel& sp,
+                           int64_t tokens_per_frame, const DitSpeedOptions& speed) const;
+  void forward_fused_(at::Tensor& x, const std::vector<at::Tensor>& e, const RopeGrid& rope,
+                      const at::Tensor& context, const at::Tensor& audio, const distributed::SequenceParallel& sp,
+                      int64_t tokens_per_frame, const DitSpeedOptions& speed) const;
+
   double eps_;
   std::shared_ptr<SelfAttention> self_attn_;
   std::shared_ptr<CrossAttention> cross_attn_;

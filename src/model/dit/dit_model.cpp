@@ -2,6 +2,7 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include "model/dit/dit_profile.hpp"
 #include "talkgen/error.hpp"
 
 namespace talkgen::model::dit {
@@ -111,7 +112,8 @@ at::Tensor DitModel::forward_embedded(const DitInputs& in, const DitConditions& 
   const auto xy = at::cat({in.x.to(device(), dtype_), in.y.to(device(), dtype_)}, 1);
   auto x = at::conv3d(xy, patch_embedding_weight_, patch_embedding_bias_, {p[0], p[1], p[2]});
   const int64_t f = x.size(2), h = x.size(3), w = x.size(4);
-  x = x.flatten(2).transpose(1, 2);
+  // Contiguous tokens: the blocks' elementwise kernels (and the in-place residual) stream x row by row.
+  x = x.flatten(2).transpose(1, 2).contiguous();
   if (cond.context.size(0) != x.size(0) || cond.audio.size(0) != x.size(0) || cond.audio.size(1) != f)
     fail(ErrorCode::invalid_argument,
          "DiT conditions (context {}, audio {}) do not fit x {}: expected batch {} and {} latent frames of audio",
@@ -129,9 +131,12 @@ at::Tensor DitModel::forward_embedded(const DitInputs& in, const DitConditions& 
   x = distributed::split_sequence(x, sp);
   const auto grid = rope_.grid(f, h, w, device());
   const auto [rope_cos, rope_sin] = distributed::shard_rope_positions(grid.cos, grid.sin, sp);
-  const RopeGrid rope{rope_cos, rope_sin};
+  const RopeGrid rope{rope_cos, rope_sin,
+                      rope_cos.is_same(grid.cos) ? grid.rotation : at::complex(rope_cos, rope_sin)};
+  profile_phase(x, "embeddings (patch, time)");
+  // x is this forward's own tensor: the blocks may update it in place.
   for (const auto& block : *blocks_)
-    x = block->as<DitBlock>()->forward(x, e0, rope, cond.context, cond.audio, sp, h * w);
+    x = block->as<DitBlock>()->forward_in_place(x, e0, rope, cond.context, cond.audio, sp, h * w, speed_);
 
   // Head: float32 modulation and output linear, as the reference's autocast(float32) block.
   const auto he = (head_modulation_.to(at::kFloat) + e.unsqueeze(1)).chunk(2, 1);
@@ -140,9 +145,11 @@ at::Tensor DitModel::forward_embedded(const DitInputs& in, const DitConditions& 
 
   // Unpatchify: [B, f*h*w, p0*p1*p2*C] -> [B, C, f*p0, h*p1, w*p2].
   const int64_t batch = out.size(0);
-  return out.view({batch, f, h, w, p[0], p[1], p[2], c.out_dim})
-      .permute({0, 7, 1, 4, 2, 5, 3, 6})
-      .reshape({batch, c.out_dim, f * p[0], h * p[1], w * p[2]});
+  auto video = out.view({batch, f, h, w, p[0], p[1], p[2], c.out_dim})
+                   .permute({0, 7, 1, 4, 2, 5, 3, 6})
+                   .reshape({batch, c.out_dim, f * p[0], h * p[1], w * p[2]});
+  profile_phase(video, "head");
+  return video;
 }
 
 }  // namespace talkgen::model::dit

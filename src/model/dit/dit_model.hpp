@@ -57,6 +57,11 @@ class DitModel : public torch::nn::Module {
   /// Throws Error(invalid_argument) naming the tensor whose shape does not fit the config.
   void check_inputs(const DitInputs& inputs) const;
 
+  /// The fast paths the forward takes (DitSpeedOptions::from_env() until set). Not thread-safe against a
+  /// forward running at the same time.
+  void set_speed_options(const DitSpeedOptions& speed) { speed_ = speed; }
+  const DitSpeedOptions& speed_options() const { return speed_; }
+
   const DitConfig& config() const { return config_; }
   at::ScalarType dtype() const { return dtype_; }
   at::Device device() const { return patch_embedding_weight_.device(); }
@@ -64,6 +69,7 @@ class DitModel : public torch::nn::Module {
  private:
   DitConfig config_;
   at::ScalarType dtype_;
+  DitSpeedOptions speed_ = DitSpeedOptions::from_env();
   Rope3d rope_;
   at::Tensor patch_embedding_weight_, patch_embedding_bias_;
   std::shared_ptr<TextEmbedding> text_embedding_;

@@ -42,7 +42,8 @@ RopeGrid Rope3d::grid(int64_t f, int64_t h, int64_t w, const at::Device& device)
     const auto tw = parts[2].slice(0, 0, w).view({1, 1, w, -1}).expand({f, h, w, split[2]});
     return at::cat({tf, th, tw}, -1).reshape({f * h * w, 1, c});
   };
-  cached_ = RopeGrid{build(cos_dev_), build(sin_dev_)};
+  const auto cos = build(cos_dev_), sin = build(sin_dev_);
+  cached_ = RopeGrid{cos, sin, at::complex(cos, sin)};
   cached_f_ = f, cached_h_ = h, cached_w_ = w;
   return cached_;
 }

@@ -14,9 +14,12 @@
 
 namespace talkgen::model::dit {
 
-/// cos/sin of every token of one (frames, height, width) grid: [L, 1, d/2] float32 each.
+/// cos/sin of every token of one (frames, height, width) grid: [L, 1, d/2] float32 each, and optionally
+/// the same angles as one complex64 table cos + i sin (the fused RoPE's multiplier; built from cos/sin
+/// where absent).
 struct RopeGrid {
   at::Tensor cos, sin;
+  at::Tensor rotation;
 };
 
 class Rope3d {
