@@ -9,6 +9,8 @@
  *  - Objects are opaque handles, created by a create or open function and released by the matching free.
  *  - Memory the library returns (talkgen_buffer) is owned by the library and released with talkgen_buffer_free.
  *  - Callbacks receive the caller's `user_data`; a progress callback returning false cancels the work.
+ *  - Durations are seconds as doubles; 0 means "none" or "the default", as each field says.
+ *  - Every function may be called from any thread; a talkgen_client is shared safely between threads.
  */
 #ifndef TALKGEN_H
 #define TALKGEN_H
@@ -28,7 +30,7 @@ extern "C" {
 #endif
 
 #define TALKGEN_ABI_VERSION_MAJOR 0
-#define TALKGEN_ABI_VERSION_MINOR 1
+#define TALKGEN_ABI_VERSION_MINOR 2
 #define TALKGEN_ABI_VERSION_PATCH 0
 
 /* ---- status and errors ------------------------------------------------------------------------- */
@@ -86,6 +88,253 @@ TALKGEN_API talkgen_encode_params talkgen_encode_params_default(void);
 TALKGEN_API talkgen_status talkgen_encode_to_file(const talkgen_encode_params* params, const char* output_path);
 /* Returns the MP4 in *out (free with talkgen_buffer_free). */
 TALKGEN_API talkgen_status talkgen_encode_to_buffer(const talkgen_encode_params* params, talkgen_buffer* out);
+
+/* ---- client: load the model once, run generation jobs on a pool of devices ---------------------- */
+/*
+ *   talkgen_client_options o = talkgen_client_options_default();
+ *   o.model = "demo";                         (or o.model_dir = "/models")
+ *   talkgen_client* client = NULL;
+ *   if (talkgen_client_create(&o, &client) != TALKGEN_OK) { puts(talkgen_last_error()); ... }
+ *
+ *   talkgen_job_params p = talkgen_job_params_default();
+ *   p.image_path = "face.png"; p.audio_path = "speech.wav"; p.output_path = "out.mp4";
+ *   talkgen_result* r = NULL;
+ *   talkgen_status s = talkgen_client_generate(client, &p, on_progress, my_data, &r);
+ *   ... read r->frames, r->timings.total_sec, ...
+ *   talkgen_result_free(r);
+ *   talkgen_client_free(client);
+ */
+
+typedef struct talkgen_client talkgen_client; /* opaque; thread-safe */
+
+/* USD per GPU-hour for a GPU type ("H100", "A100-80GB", ...), overriding the built-in price. */
+typedef struct talkgen_price {
+  const char* gpu_type;
+  double usd_per_gpu_hour;
+} talkgen_price;
+
+typedef struct talkgen_client_options {
+  size_t struct_size;
+  /* The model: exactly one of these two. */
+  const char* model;            /* "demo": the tiny untrained model of the real architecture (no files) */
+  const char* model_dir;        /* folder with the official weights */
+  uint64_t demo_seed;           /* weights of the demo model; default 0 */
+  /* Devices. */
+  const char* device;           /* "auto" (default, NULL): every CUDA GPU, else the CPU; "cuda": CUDA or
+                                   TALKGEN_DEVICE_UNAVAILABLE (never a silent CPU run); "cpu" */
+  const int* gpus;              /* CUDA device indices of the pool; NULL / gpu_count 0: every visible GPU */
+  size_t gpu_count;
+  int cpu_ranks;                /* CPU ranks of the pool on the CPU; default 1 */
+  double collective_timeout_sec;/* how long a collective waits for the other ranks; default 300 */
+  /* Retries (only transient failures: out of memory, collective timeout). */
+  int max_attempts;             /* attempts per job, the first included; default 3 (1 = no retries) */
+  double retry_base_delay_sec;  /* delay before retry k: min(max, base * 2^(k-1)) x [1 - jitter, 1]; 0.5 */
+  double retry_max_delay_sec;   /* default 30 */
+  double retry_jitter;          /* 0..1, default 0.5 */
+  double job_timeout_sec;       /* default wall-clock limit per job; 0 (default) = none */
+  const talkgen_price* prices;  /* price overrides, price_count of them (NULL: the defaults) */
+  size_t price_count;
+  const char* calibration_directory; /* planner calibration (NULL: the default directory) */
+} talkgen_client_options;
+
+TALKGEN_API talkgen_client_options talkgen_client_options_default(void);
+
+/* Checks the model (files present, or "demo"), resolves the device policy and probes the devices; weights
+ * are loaded onto a device the first time a job uses it (talkgen_client_preload does it now).
+ * On success *client_out is a client to release with talkgen_client_free; on failure it is NULL.
+ * Errors: INVALID_ARGUMENT (options), NOT_FOUND (model files), DEVICE_UNAVAILABLE (device "cuda", no GPU). */
+TALKGEN_API talkgen_status talkgen_client_create(const talkgen_client_options* options, talkgen_client** client_out);
+/* Cancels queued and running jobs, waits for them, and releases the client. NULL is ignored.
+ * Results already returned stay valid (free them with talkgen_result_free). */
+TALKGEN_API void talkgen_client_free(talkgen_client* client);
+/* Loads the weights onto every device of the pool now instead of on first use. */
+TALKGEN_API talkgen_status talkgen_client_preload(talkgen_client* client);
+
+/* The pool a client runs on. Strings and arrays are owned by the client and live as long as it. */
+typedef struct talkgen_device_pool {
+  size_t struct_size;           /* set by the caller to sizeof(talkgen_device_pool) */
+  const char* device_policy;    /* "auto", "cuda" or "cpu" */
+  bool cuda;                    /* CUDA GPUs (false: CPU ranks) */
+  const char* const* devices;   /* "cuda:0", ... or "cpu" x cpu_ranks */
+  size_t device_count;
+  const char* gpu_name;         /* CUDA name of the pool's GPUs ("" on the CPU) */
+  const char* gpu_type;         /* planner type ("H100", ...) or the name when unknown */
+  const char* note;             /* e.g. why "auto" chose the CPU */
+  bool untrained_model;         /* the demo model: the videos are noise */
+} talkgen_device_pool;
+
+/* Fills *pool up to pool->struct_size bytes. */
+TALKGEN_API talkgen_status talkgen_client_devices(const talkgen_client* client, talkgen_device_pool* pool);
+
+/* One generation job. Exactly one image source (image_path, image_data, video_path) and one speech source
+ * (audio_path, audio_data, text). Strings and bytes are only read during the call. */
+typedef struct talkgen_job_params {
+  size_t struct_size;
+  /* Inputs. */
+  const char* image_path;       /* portrait: PNG, JPEG, WebP or BMP */
+  const uint8_t* image_data;    /* ... or the encoded image in memory (image_size bytes) */
+  size_t image_size;
+  const char* video_path;       /* ... or a video to dub */
+  const char* audio_path;       /* speech: any audio FFmpeg reads */
+  const uint8_t* audio_data;    /* ... or the encoded audio in memory (audio_size bytes) */
+  size_t audio_size;
+  const char* text;             /* ... or text spoken by espeak-ng */
+  const char* voice;            /* espeak-ng voice for text; NULL = "en" */
+  /* What to make. */
+  const char* prompt;           /* NULL: "A person is talking to the camera." */
+  const char* negative_prompt;  /* NULL: the reference's */
+  const char* resolution;       /* "480p" (default, NULL) or "720p" */
+  const char* quality;          /* "draft", "balanced" or "quality" (default, NULL) */
+  const char* mode;             /* "streaming" (default, NULL): to the end of the speech; "clip": one chunk */
+  int64_t seed;                 /* default 42: same seed, same video on any GPU type and count */
+  int steps;                    /* sampling steps; 0 (default) = the quality profile's */
+  double shift, text_guidance, audio_guidance; /* 0 (default) = the quality profile's */
+  double color_correction;      /* 0..1, default 1: match each chunk's colours to the portrait's */
+  /* Scheduling. */
+  const char* job_id;           /* NULL: the client makes an unguessable one (see talkgen_result.job_id) */
+  int gpus;                     /* GPUs (CPU ranks on the CPU); 0 (default) = the planner's recommendation */
+  double budget_usd;            /* limits for that recommendation; 0 (default) = none */
+  double deadline_sec;
+  double max_duration_sec;      /* caps the video at this many seconds of speech; 0 (default) = 40 s */
+  double timeout_sec;           /* wall-clock limit; 0 (default) = the client's job_timeout_sec */
+  /* Output. */
+  const char* output_path;      /* the MP4 (temp file + rename); NULL: in talkgen_result.video */
+  int crf;                      /* libx264 CRF, default 17 */
+  const char* preset;           /* libx264 preset, NULL = "medium" */
+  bool use_nvenc;               /* h264_nvenc instead of libx264 */
+} talkgen_job_params;
+
+TALKGEN_API talkgen_job_params talkgen_job_params_default(void);
+
+typedef enum talkgen_job_state {
+  TALKGEN_JOB_QUEUED = 0,
+  TALKGEN_JOB_RUNNING = 1,
+  TALKGEN_JOB_RETRYING = 2,
+  TALKGEN_JOB_SUCCEEDED = 3,
+  TALKGEN_JOB_FAILED = 4,
+  TALKGEN_JOB_CANCELLED = 5
+} talkgen_job_state;
+/* "queued", "running", "retrying", "succeeded", "failed", "cancelled". */
+TALKGEN_API const char* talkgen_job_state_name(talkgen_job_state state);
+
+typedef enum talkgen_stage {
+  TALKGEN_STAGE_PREPARING = 0,  /* inputs, text / CLIP / audio encoders */
+  TALKGEN_STAGE_SAMPLING = 1,
+  TALKGEN_STAGE_DECODING = 2,
+  TALKGEN_STAGE_ENCODING = 3,
+  TALKGEN_STAGE_DONE = 4
+} talkgen_stage;
+/* "preparing", "sampling", "decoding", "encoding", "done". */
+TALKGEN_API const char* talkgen_stage_name(talkgen_stage stage);
+
+/* Where a job is. Valid only during the callback. */
+typedef struct talkgen_progress {
+  size_t struct_size;           /* set by the library: fields beyond it do not exist */
+  const char* job_id;
+  talkgen_job_state state;
+  int attempt;                  /* 1-based; 0 while first queued */
+  int gpus;
+  talkgen_stage stage;          /* of the running attempt */
+  int chunk, chunks;            /* 0-based chunk being worked on, of `chunks` */
+  int step, steps;              /* sampling steps finished in this chunk, of `steps` */
+  double fraction;              /* 0..1 of the whole job */
+  double elapsed_sec;
+  double eta_sec;               /* -1 until the first step has been timed */
+} talkgen_progress;
+
+/* Called after every state change and sampling step, on the job's worker thread (not the caller's): keep
+ * it short and do not call talkgen_client_generate* from it. Return false to cancel the job. */
+typedef bool (*talkgen_progress_fn)(const talkgen_progress* progress, void* user_data);
+
+/* Wall seconds per stage of the (last) attempt. */
+typedef struct talkgen_stage_timings {
+  double queued_sec;            /* waiting for free devices (all attempts) */
+  double loading_sec;           /* first use of a device: weights onto it */
+  double preparing_sec;
+  double sampling_sec;
+  double decoding_sec;
+  double encoding_sec;          /* H.264 / AAC not hidden behind sampling */
+  double total_sec;             /* submit to finish */
+} talkgen_stage_timings;
+
+/* A finished job. Allocated by the library, read-only for the caller, released with talkgen_result_free;
+ * every string and array in it lives as long as it. */
+typedef struct talkgen_result {
+  size_t struct_size;           /* set by the library: fields beyond it do not exist */
+  const char* job_id;
+  talkgen_job_state state;      /* SUCCEEDED, FAILED or CANCELLED */
+  talkgen_status error_code;    /* TALKGEN_OK when succeeded */
+  const char* error_message;    /* "" when succeeded */
+  int attempts;
+  /* The video. */
+  const char* output_path;      /* the MP4 written, or NULL when it is in `video` */
+  talkgen_buffer video;         /* the MP4 bytes when params.output_path was NULL (owned by the result) */
+  int frames, width, height;
+  double fps;
+  double duration_sec;
+  int chunks;
+  int64_t seed;
+  const char* resolution;       /* "480p" / "720p" */
+  const char* quality;          /* the profile asked for */
+  int steps;                    /* the sampler settings actually run */
+  double shift, text_guidance, audio_guidance;
+  bool untrained_model;         /* the demo model: the video is noise */
+  const char* model_name;
+  /* Where and how long. */
+  int gpus;                     /* devices the successful attempt used */
+  const char* const* devices;   /* "cuda:0", ... / "cpu" (one per rank), device_count of them */
+  size_t device_count;
+  talkgen_stage_timings timings;
+  double estimated_sec;         /* the planner's figure at submit; -1 when it cannot size the model */
+  double actual_sec;            /* running time of the successful attempt */
+  double gpu_sec;               /* actual_sec x gpus, summed over attempts */
+  double cost_usd;              /* gpu_sec x the price of the pool's GPU type (0 on the CPU) */
+} talkgen_result;
+
+/* Releases a result (and its video bytes and strings). NULL is ignored. */
+TALKGEN_API void talkgen_result_free(talkgen_result* result);
+
+/* Runs one job and blocks until it has finished. `progress` may be NULL.
+ * Returns TALKGEN_OK when the job succeeded; otherwise the job's error code, with its message in
+ * talkgen_last_error(). *result_out (if result_out is not NULL) receives the result of every job that
+ * was accepted — succeeded, failed or cancelled — and is NULL only when the job was refused before it
+ * existed (bad params, a missing input file, a duplicate job id). Free it with talkgen_result_free. */
+TALKGEN_API talkgen_status talkgen_client_generate(talkgen_client* client, const talkgen_job_params* params,
+                                                   talkgen_progress_fn progress, void* user_data,
+                                                   talkgen_result** result_out);
+
+/* Runs `count` jobs at once over the pool (disjoint device groups in parallel, the rest queued) and
+ * blocks until all have finished. params[i] points at job i's params. results_out (an array of `count`
+ * pointers the caller provides) receives one result per job, in input order, each to free with
+ * talkgen_result_free. One job's failure (bad params included) does not affect the others: it is in its
+ * result, and the function still returns TALKGEN_OK; it fails only for bad arguments (NULL arrays).
+ * `progress` is shared by all jobs (talkgen_progress.job_id tells them apart) and may be NULL. */
+TALKGEN_API talkgen_status talkgen_client_generate_batch(talkgen_client* client,
+                                                         const talkgen_job_params* const* params, size_t count,
+                                                         talkgen_progress_fn progress, void* user_data,
+                                                         talkgen_result** results_out);
+
+/* Cancels a queued or running job by id, from any thread: a queued job never runs, a running one stops
+ * before its next sampling step and its generate call returns TALKGEN_CANCELLED.
+ * TALKGEN_NOT_FOUND when the client has no such unfinished job. */
+TALKGEN_API talkgen_status talkgen_client_cancel(talkgen_client* client, const char* job_id);
+
+typedef struct talkgen_stats {
+  size_t struct_size;           /* set by the caller to sizeof(talkgen_stats) */
+  int64_t jobs;                 /* finished jobs */
+  int64_t succeeded, failed, cancelled;
+  int64_t retries;              /* attempts beyond the first */
+  double success_rate;          /* succeeded / jobs (0 when none) */
+  double mean_sec, p50_sec, p95_sec; /* total time of succeeded jobs */
+  double gpu_sec;
+  double cost_usd;
+  int64_t queued, running;      /* now */
+} talkgen_stats;
+
+/* Fills *stats up to stats->struct_size bytes. */
+TALKGEN_API talkgen_status talkgen_client_stats(const talkgen_client* client, talkgen_stats* stats);
+/* Forgets finished jobs and zeroes the counters. */
+TALKGEN_API talkgen_status talkgen_client_reset_stats(talkgen_client* client);
 
 #ifdef __cplusplus
 }

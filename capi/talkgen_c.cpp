@@ -1,55 +1,30 @@
-// The C ABI: translates handles, params structs, errors and callbacks to the C++ API. Nothing else lives here.
-#include <cstdint>
+// The C ABI: version, errors, buffers and still-video encoding (the client is in talkgen_c_client.cpp).
 #include "talkgen.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
 
+#include "capi_support.hpp"
 #include "talkgen/encoder.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/media.hpp"
 #include "talkgen/still_video.hpp"
 #include "talkgen/version.hpp"
 
+namespace talkgen::capi {
+std::string& last_error() {
+  thread_local std::string message;
+  return message;
+}
+}  // namespace talkgen::capi
+
 namespace {
 
-thread_local std::string last_error;
-
-talkgen_status record(talkgen::ErrorCode code, const char* message) {
-  last_error = message;
-  return static_cast<talkgen_status>(code);
-}
-
-// Runs `body`, turning every exception into a status and this thread's last error.
-template <typename Body>
-talkgen_status guarded(Body&& body) {
-  last_error.clear();
-  try {
-    body();
-    return TALKGEN_OK;
-  } catch (const talkgen::Error& e) {
-    return record(e.code(), e.what());
-  } catch (const std::bad_alloc&) {
-    return record(talkgen::ErrorCode::out_of_memory, "out of host memory");
-  } catch (const std::exception& e) {
-    return record(talkgen::ErrorCode::internal, e.what());
-  }
-}
-
-// A params struct from an older caller may be shorter: copy what it has over our defaults.
-template <typename Params>
-Params read_params(const Params* given, Params defaults) {
-  if (!given) talkgen::fail(talkgen::ErrorCode::invalid_argument, "params is NULL: pass the result of *_params_default()");
-  if (given->struct_size == 0 || given->struct_size > sizeof(Params)) {
-    talkgen::fail(talkgen::ErrorCode::invalid_argument,
-                  "params.struct_size is {} (expected 1..{}): initialise params with the *_default() function",
-                  given->struct_size, sizeof(Params));
-  }
-  std::memcpy(&defaults, given, given->struct_size);
-  return defaults;
-}
+using talkgen::capi::guarded;
+using talkgen::capi::read_params;
 
 talkgen::Encoder encode_still(const talkgen_encode_params& p, talkgen::Encoder encoder) {
   const talkgen::Image image = talkgen::decode_image(p.image_path);
@@ -82,7 +57,7 @@ extern "C" {
 
 const char* talkgen_version(void) { return talkgen::version(); }
 const char* talkgen_build_features(void) { return talkgen::build_features(); }
-const char* talkgen_last_error(void) { return last_error.c_str(); }
+const char* talkgen_last_error(void) { return talkgen::capi::last_error().c_str(); }
 const char* talkgen_status_name(talkgen_status status) {
   return talkgen::to_string(static_cast<talkgen::ErrorCode>(status));
 }
@@ -104,7 +79,7 @@ talkgen_encode_params talkgen_encode_params_default(void) {
 
 talkgen_status talkgen_encode_to_file(const talkgen_encode_params* params, const char* output_path) {
   return guarded([&] {
-    const auto p = read_params(params, talkgen_encode_params_default());
+    const auto p = read_params(params, talkgen_encode_params_default(), "params");
     if (!output_path) talkgen::fail(talkgen::ErrorCode::invalid_argument, "output_path is NULL");
     encode_still(p, talkgen::Encoder::to_file(output_path, encoder_options(p)));
   });
@@ -114,7 +89,7 @@ talkgen_status talkgen_encode_to_buffer(const talkgen_encode_params* params, tal
   return guarded([&] {
     if (!out) talkgen::fail(talkgen::ErrorCode::invalid_argument, "out is NULL");
     *out = talkgen_buffer{nullptr, 0};
-    const auto p = read_params(params, talkgen_encode_params_default());
+    const auto p = read_params(params, talkgen_encode_params_default(), "params");
     auto encoder = encode_still(p, talkgen::Encoder::to_memory(encoder_options(p)));
     std::vector<std::uint8_t> bytes = encoder.take_buffer();
     auto* data = static_cast<uint8_t*>(std::malloc(bytes.size()));

@@ -70,8 +70,9 @@ struct ClientOptions {
 
   // ---- policy ----
   RetryPolicy retry;
-  /// Default per-job wall-clock limit (Job::timeout overrides); zero = none. Expiry fails the job with
-  /// ErrorCode::timeout between sampling steps; nothing is left on disk.
+  /// Default per-job wall-clock limit (Job::timeout overrides); zero = none. Counted from the job's first
+  /// start (time queued before it does not count; retries and their delays do). Expiry fails the job with
+  /// ErrorCode::timeout between sampling steps, without a retry; nothing is left on disk.
   std::chrono::milliseconds job_timeout{0};
   /// Prices for result costs and auto GPU counts (default: PriceTable::defaults()).
   PriceTable prices = PriceTable::defaults();
@@ -145,8 +146,9 @@ struct JobProgress {
 };
 
 struct JobCallbacks {
-  /// After every state change and sampling step. Return false to cancel the job. Called from the job's
-  /// worker thread: keep it short and do not call back into the Client's blocking functions.
+  /// After every state change (running, retrying, then the final state; a job starts out queued) and
+  /// every sampling step. Return false to cancel the job. Called from the job's worker thread: keep it
+  /// short and do not call back into the Client's blocking functions.
   std::function<bool(const JobProgress&)> progress;
   /// Once, when the job has finished (any state), before JobHandle::wait() returns.
   std::function<void(const JobResult&)> done;

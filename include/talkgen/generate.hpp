@@ -89,6 +89,10 @@ struct GenerateOptions {
   /// Lower peak device memory at some speed: tiled VAE decoding (frames equal within the tiling tolerance
   /// documented in model/vae/vae_tiling.hpp). The Client switches it on when retrying after out_of_memory.
   bool low_memory = false;
+  /// Run the 2-3 guidance forwards of a sampling step as one DiT call with a batch of 2-3 instead of one
+  /// after another (the reference's way). Same frames (fp32: within 1e-5); fewer, larger kernels, and the
+  /// activations of all forwards in memory at once. Off until measured on the GPU.
+  bool batch_guidance = false;
 
   // ---- output ----
   std::string output_path;                 ///< empty: the MP4 is returned in GenerateResult::mp4

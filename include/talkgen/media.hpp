@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,26 @@ Image decode_image_bytes(const std::uint8_t* data, std::size_t size);
 /// with no decodable audio at all is invalid_argument.
 Audio decode_audio(const std::string& path, int sample_rate = 16000);
 Audio decode_audio_bytes(const std::uint8_t* data, std::size_t size, int sample_rate = 16000);
+
+/// Frames of a video as decode_video_frames() returns them.
+struct VideoFrames {
+  int width = 0, height = 0;          ///< upright frame size
+  double fps = 0.0;                   ///< the stream's average frame rate (0 when the file does not say)
+  std::int64_t frames_read = 0;       ///< frames decoded: the whole stream, or `limit`
+  bool reached_end = false;           ///< true when the stream ended before `limit`
+  std::vector<std::int64_t> indices;  ///< the frames `images` holds, ascending
+  std::vector<Image> images;
+};
+
+/// Decodes the first video stream of a file (MP4, MOV, MKV, WebM, AVI, ...; a still image is a one-frame
+/// video) in presentation order at the file's own frame rate: frame i is the i-th picture, with no frame-rate
+/// conversion (as decord's VideoReader[i], which the reference reads videos with). Frames are turned upright
+/// by the stream's rotation (phone videos). Only the frames for which `keep(i)` is true are converted to RGB
+/// and returned, plus always the last frame read; decoding stops after `limit` frames (<= 0: the whole stream).
+/// Errors: no video stream (audio only, cover art only) -> unsupported; no decodable picture -> invalid_argument.
+/// Packets the decoder rejects mid-stream are skipped with a warning, as the ffmpeg CLI does.
+VideoFrames decode_video_frames(const std::string& path, const std::function<bool(std::int64_t)>& keep,
+                                std::int64_t limit = 0);
 
 /// Integrated loudness (EBU R128 / ITU-R BS.1770, libebur128) in LUFS; -inf for silence, for audio
 /// below the -70 LUFS gate and for audio shorter than one 400 ms block.

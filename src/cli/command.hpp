@@ -14,6 +14,8 @@ CommandRun add_info_command(CLI::App& app);
 CommandRun add_encode_command(CLI::App& app);
 CommandRun add_bench_command(CLI::App& app);
 CommandRun add_generate_command(CLI::App& app);
+CommandRun add_batch_command(CLI::App& app);
 CommandRun add_plan_command(CLI::App& app);
+CommandRun add_serve_command(CLI::App& app);
 
 }  // namespace talkgen::cli

@@ -33,13 +33,14 @@ CommandRun add_bench_encode(CLI::App& bench) {
 
 CommandRun add_bench_dit(CLI::App& bench);  // command_bench_models.cpp
 CommandRun add_bench_vae(CLI::App& bench);
+CommandRun add_bench_pipeline(CLI::App& bench);  // command_bench_pipeline.cpp
 
 CommandRun add_bench_command(CLI::App& app) {
-  auto* bench = app.add_subcommand("bench", "Measure throughput (encode; dit and vae on a GPU build)");
+  auto* bench = app.add_subcommand("bench", "Measure throughput (encode; dit, vae and pipeline on a GPU build)");
   bench->require_subcommand(1);
   // Each bench subcommand registers itself; the one the user named runs.
   auto runs = std::make_shared<std::map<CLI::App*, CommandRun>>();
-  for (auto* adder : {&add_bench_encode, &add_bench_dit, &add_bench_vae}) {
+  for (auto* adder : {&add_bench_encode, &add_bench_dit, &add_bench_vae, &add_bench_pipeline}) {
     CommandRun run = adder(*bench);
     (*runs)[bench->get_subcommands({}).back()] = std::move(run);
   }

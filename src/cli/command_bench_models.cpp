@@ -36,6 +36,11 @@ void record_for_planner(const at::Device& device, const std::function<void(Calib
   const CalibrationStore store;
   if (auto previous = store.find(calibration.gpu_name, calibration.driver_version, version())) calibration = *previous;
   fill(calibration);
+  if (calibration.dit_tflops <= 0) {
+    // A calibration is keyed on the DiT rate (the planner's main term); the VAE figures alone are not stored.
+    fmt::print("calibration not stored: run `talkgen bench dit` on this GPU first, then this bench again\n");
+    return;
+  }
   record_calibration(calibration, store);
   fmt::print("calibration stored in {}\n",
              store.path_for(calibration.gpu_name, calibration.driver_version, version()));
@@ -91,7 +96,8 @@ int run_bench_vae(const VaeBenchArgs& args) {
   }
   const double mpix = double(options.width) * options.height / 1e6;
   record_for_planner(options.device, [&](Calibration& c) {
-    if (r.decode_ms > 0) c.vae_decode_mpix_per_s = mpix * r.video_frames / (r.decode_ms / 1000.0);
+    // A tiled decode is the small-GPU mode, not the rate the planner assumes.
+    if (r.decode_ms > 0 && !args.tiled) c.vae_decode_mpix_per_s = mpix * r.video_frames / (r.decode_ms / 1000.0);
     if (r.encode_frame_ms > 0) c.vae_encode_mpix_per_s = mpix / (r.encode_frame_ms / 1000.0);
   });
   return 0;

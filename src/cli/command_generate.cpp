@@ -1,4 +1,5 @@
-// `talkgen generate`: portrait (image) + speech (audio file or text) -> talking-head MP4.
+// `talkgen generate`: portrait (image) + speech (audio file or text) -> talking-head MP4, through
+// talkgen::Client (device policy, GPU count from the Planner, retries, time limit, job id).
 // `--model demo` runs a tiny untrained model of the real architecture (no downloads); `--model-dir`
 // loads the official weights.
 #include <cstdio>
@@ -8,97 +9,109 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/client_args.hpp"
 #include "cli/command.hpp"
-#include "cli/device_option.hpp"
-#include "pipeline/demo_model.hpp"
-#include "pipeline/model_loader.hpp"
-#include "pipeline/pipeline.hpp"
+#include "cli/remote_generate.hpp"
+#include "client/job_json.hpp"
+#include "talkgen/client.hpp"
 #include "talkgen/error.hpp"
-#include "talkgen/log.hpp"
 
 namespace talkgen::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, model_dir, device = "cpu", image, audio, text, voice = "en", output, prompt, quality = "quality",
-              resolution = "480p", dump_frames;
+  ClientArgs client;
+  std::string image, video, audio, text, voice = "en", output, prompt, quality = "quality", resolution = "480p",
+              dump_frames, job_id, server, token_file;
   std::optional<int> steps;
-  std::optional<double> text_guidance, audio_guidance, shift;
+  std::optional<double> text_guidance, audio_guidance, shift, max_duration;
   std::int64_t seed = 42;
   int max_frames = 1000;
   bool clip_mode = false, json = false;
 };
 
-// One line rewritten in place on a terminal; nothing on a pipe (the final summary says it all).
-bool print_progress(const GenerateProgress& p) {
-  static const char* kStages[] = {"preparing", "sampling", "decoding", "encoding", "done"};
-  const int width = 30;
-  const int filled = static_cast<int>(p.fraction * width);
-  fmt::print(stderr, "\r[{:<{}}] {:3.0f}% {} chunk {}/{} step {}/{}{}   ", std::string(filled, '#'), width,
-             p.fraction * 100, kStages[static_cast<int>(p.stage)], p.chunk + 1, p.chunks, p.step, p.steps,
-             p.eta_seconds >= 0 ? fmt::format(" eta {:.0f}s", p.eta_seconds) : "");
-  return true;
+Job make_job(const GenerateArgs& args) {
+  Job job;
+  GenerateOptions& o = job.generate;
+  o.image_path = args.image;
+  o.video_path = args.video;
+  o.audio_path = args.audio;
+  o.speech_text = args.text;
+  o.speech.voice = args.voice;
+  if (!args.prompt.empty()) o.prompt = args.prompt;
+  o.output_path = args.output;
+  o.quality = parse_quality(args.quality);
+  o.resolution = parse_resolution(args.resolution);
+  o.mode = args.clip_mode ? GenerationMode::clip : GenerationMode::streaming;
+  o.steps = args.steps;
+  o.text_guidance = args.text_guidance;
+  o.audio_guidance = args.audio_guidance;
+  o.shift = args.shift;
+  o.seed = args.seed;
+  o.max_frames = args.max_frames;
+  o.dump_frames = args.dump_frames;
+  job.job_id = args.job_id;
+  job.gpus = args.client.job_gpus();
+  job.max_duration_seconds = args.max_duration;
+  job.timeout = args.client.job_timeout();
+  return job;
+}
+
+// The same job on a `talkgen serve` host: only the options that describe the video travel.
+int run_on_server(const GenerateArgs& args) {
+  if (!args.video.empty())
+    fail(ErrorCode::unsupported, "--video is not available with --server (the server API takes an image)");
+  RemoteGenerateArgs r;
+  r.server_url = args.server;
+  r.token_file = args.token_file;
+  r.image = args.image;
+  r.audio = args.audio;
+  r.text = args.text;
+  r.voice = args.voice;
+  r.output = args.output;
+  r.prompt = args.prompt;
+  r.quality = args.quality;
+  r.resolution = args.resolution;
+  r.seed = args.seed;
+  r.json = args.json;
+  r.job_id = args.job_id;
+  r.gpus = args.client.job_gpus();
+  r.max_duration_seconds = args.max_duration;
+  return run_remote_generate(r);
 }
 
 int run_generate(const GenerateArgs& args) {
-  if (args.model.empty() == args.model_dir.empty()) {
-    fail(ErrorCode::invalid_argument, "give exactly one of --model demo or --model-dir DIR");
-  }
-  if (!args.model.empty() && args.model != "demo") {
-    fail(ErrorCode::invalid_argument, "--model {}: the only built-in model is 'demo' (use --model-dir for weights)",
-         args.model);
-  }
-  GenerateOptions options;
-  options.image_path = args.image;
-  options.audio_path = args.audio;
-  options.speech_text = args.text;
-  options.speech.voice = args.voice;
-  if (!args.prompt.empty()) options.prompt = args.prompt;
-  options.output_path = args.output;
-  options.quality = parse_quality(args.quality);
-  options.resolution = parse_resolution(args.resolution);
-  options.mode = args.clip_mode ? GenerationMode::clip : GenerationMode::streaming;
-  options.steps = args.steps;
-  options.text_guidance = args.text_guidance;
-  options.audio_guidance = args.audio_guidance;
-  options.shift = args.shift;
-  options.seed = args.seed;
-  options.max_frames = args.max_frames;
-  options.dump_frames = args.dump_frames;
-
-  const at::Device device = parse_device(args.device);
-  pipeline::PipelineModels models;
-  if (args.model == "demo") {
-    models = pipeline::make_demo_models(device);
-  } else {
-    pipeline::ModelLoadOptions load;
-    load.device = device;
-    models = pipeline::load_models(pipeline::ModelPaths::from_model_dir(args.model_dir), load);
-  }
-  pipeline::Pipeline pipe(std::move(models));
-  pipeline::RunHooks hooks;
+  if (args.image.empty() == args.video.empty())
+    fail(ErrorCode::invalid_argument, "give exactly one of --image (a portrait) or --video (a video to dub)");
+  if (!args.server.empty()) return run_on_server(args);
+  Client client(args.client.options());
+  const Job job = make_job(args);
+  JobCallbacks callbacks;
   const bool show_progress = !args.json && isatty(fileno(stderr));
-  if (show_progress) hooks.progress = print_progress;
-  const GenerateResult r = pipe.run(options, std::move(hooks));
-  if (show_progress) fmt::print(stderr, "\n");
+  ProgressLine line;
+  if (show_progress) callbacks.progress = [&](const JobProgress& p) { return line.print(p); };
+  JobResult r = client.submit(job, callbacks).wait();
+  if (show_progress) line.end();
 
   if (args.json) {
-    nlohmann::json out = {{"output", r.output_path}, {"frames", r.frames}, {"width", r.width}, {"height", r.height},
-                          {"fps", r.fps}, {"duration_seconds", r.duration_seconds}, {"chunks", r.chunks},
-                          {"seed", r.seed}, {"steps", r.settings.steps}, {"model", r.model_name},
-                          {"untrained_model", r.untrained_model}, {"device", args.device},
-                          {"seconds", {{"total", r.seconds_total}, {"sampling", r.seconds_sampling},
-                                       {"decoding", r.seconds_decoding}}}};
-    fmt::print("{}\n", out.dump(2));
-  } else {
-    fmt::print("wrote {} ({}x{}, {} frames, {:.2f} s, {} chunk(s), {} steps, seed {}) in {:.1f} s on {}\n",
-               r.output_path, r.width, r.height, r.frames, r.duration_seconds, r.chunks, r.settings.steps, r.seed,
-               r.seconds_total, args.device);
-    if (r.untrained_model) {
+    fmt::print("{}\n", client::result_to_json(r).dump(2));
+  } else if (r.ok()) {
+    const GenerateResult& v = r.video;
+    fmt::print("wrote {} ({}x{}, {} frames, {:.2f} s, {} chunk(s), {} steps, seed {}) in {:.1f} s on {}{}\n",
+               v.output_path, v.width, v.height, v.frames, v.duration_seconds, v.chunks, v.settings.steps, v.seed,
+               r.timings.total, devices_text(r.devices),
+               r.cost_usd > 0 ? fmt::format(", ${:.4f}", r.cost_usd) : std::string());
+    if (r.estimated_seconds) fmt::print("the Planner estimated {:.1f} s; it took {:.1f} s\n", *r.estimated_seconds,
+                                        r.actual_seconds);
+    if (v.untrained_model) {
       fmt::print("NOTE: model '{}' is untrained (random weights): the pipeline ran end to end, but the video "
                  "shows noise, not a talking head. Use --model-dir with the official weights for real output.\n",
-                 r.model_name);
+                 v.model_name);
     }
+  }
+  if (!r.ok()) {
+    fmt::print(stderr, "talkgen: error ({}): {}\n", to_string(r.error_code), r.error_message);
+    return exit_code_for(r.error_code);
   }
   return 0;
 }
@@ -108,11 +121,12 @@ int run_generate(const GenerateArgs& args) {
 CommandRun add_generate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate", "Portrait + speech -> lip-synced talking-head MP4");
   auto args = std::make_shared<GenerateArgs>();
-  cmd->add_option("--model", args->model, "Built-in model: 'demo' (tiny, untrained, runs on a CPU)");
-  cmd->add_option("--model-dir", args->model_dir,
-                  "Folder with Wan2.1-I2V-14B-480P/, chinese-wav2vec2-base/, InfiniteTalk/single/");
-  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--image", args->image, "Portrait image (PNG, JPEG, WebP, BMP)")->required();
+  add_client_options(*cmd, args->client);
+  auto* image = cmd->add_option("--image", args->image, "Portrait image (PNG, JPEG, WebP, BMP)");
+  auto* video = cmd->add_option("--video", args->video,
+                                "Video to dub instead of a portrait: each chunk is conditioned on the video's frame "
+                                "at its start (speech still from --audio/--text; the video file may be the --audio)");
+  image->excludes(video);
   cmd->add_option("--audio", args->audio, "Speech audio file");
   cmd->add_option("--text", args->text, "Text to speak with espeak-ng instead of --audio");
   cmd->add_option("--voice", args->voice, "espeak-ng voice for --text")->capture_default_str();
@@ -126,9 +140,27 @@ CommandRun add_generate_command(CLI::App& app) {
   cmd->add_option("--shift", args->shift, "Flow-matching timestep shift");
   cmd->add_option("--seed", args->seed, "Seed (same seed, same video)")->capture_default_str();
   cmd->add_option("--max-frames", args->max_frames, "Frame cap in streaming mode (0 = unlimited)")->capture_default_str();
+  cmd->add_option("--max-duration", args->max_duration, "Cap the video at this many seconds of speech");
   cmd->add_flag("--clip", args->clip_mode, "One 81-frame chunk instead of streaming to the end of the speech");
   cmd->add_option("--dump-frames", args->dump_frames, "Also save the frames before encoding (.safetensors)");
-  cmd->add_flag("--json", args->json, "Machine-readable result");
+  auto* server = cmd->add_option("--server", args->server,
+                                 "Run the job on a `talkgen serve` host (http://host:port) instead of here");
+  cmd->add_option("--token-file", args->token_file, "Bearer token for --server")->needs(server);
+  cmd->add_option("--job-id", args->job_id, "Job id for logs and the result (default: a random one)");
+  cmd->add_flag("--json", args->json,
+                "Machine-readable result: output, frames, devices, per-stage seconds, estimate, GPU-seconds, cost");
+  cmd->footer(
+      "Examples:\n"
+      "  talkgen generate --model demo --quality draft --image examples/portrait.png --audio examples/speech.wav -o demo.mp4\n"
+      "  talkgen generate --model-dir weights/ --device cuda --gpus auto --quality balanced \\\n"
+      "      --image face.jpg --text \"Hello there\" -o out.mp4\n"
+      "  talkgen generate --model-dir weights/ --gpus 4 --timeout 900 --json --image face.jpg --audio talk.wav -o out.mp4\n"
+      "  talkgen generate --model demo --device cpu --cpu-ranks 2 --gpus 2 --clip --image face.png --audio a.wav -o x.mp4\n"
+      "  talkgen generate --model-dir weights/ --video talk.mp4 --audio new_speech.wav -o dubbed.mp4\n"
+      "  talkgen generate --server http://gpu-host:8080 --token-file tok --image face.jpg --audio a.wav -o out.mp4\n"
+      "--device auto uses every visible CUDA GPU, else the CPU (and says so); --device cuda fails without a GPU.\n"
+      "Exit codes: 0 ok, 2 usage, 10 + the error code otherwise (e.g. 12 not_found, 15 out_of_memory,\n"
+      "  16 device_unavailable, 18 timeout).");
   return [args]() { return run_generate(*args); };
 }
 

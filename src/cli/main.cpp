@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       "  talkgen info\n"
       "  talkgen generate --model demo --image examples/portrait.png --audio examples/speech.wav -o demo.mp4\n"
       "  talkgen generate --model-dir weights/ --device cuda --image face.jpg --text \"Hello\" -o out.mp4\n"
+      "  talkgen batch --model-dir weights/ --device cuda --output-dir out/ jobs.json\n"
       "  talkgen encode --image face.png --audio speech.wav -o still.mp4\n"
       "  talkgen encode --image face.png --text \"Hello there\" -o still.mp4\n"
       "  talkgen bench encode --frames 50\n"
@@ -35,9 +36,11 @@ int main(int argc, char** argv) {
   };
   add(add_info_command);
   add(add_generate_command);
+  add(add_batch_command);
   add(add_encode_command);
   add(add_bench_command);
   add(add_plan_command);
+  add(add_serve_command);
 
   try {
     app.parse(argc, argv);

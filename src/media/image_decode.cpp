@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include "media/ffmpeg_input.hpp"
+#include "media/rgb_convert.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
 #include "talkgen/media.hpp"
@@ -102,38 +103,6 @@ Image apply_orientation(const Image& in, int o) {
   return out;
 }
 
-// Any pixel format the decoder produced -> tightly packed RGB24. Alpha is dropped (not blended), as
-// PIL's convert("RGB") does in the reference.
-Image to_rgb(const AVFrame& frame, const std::string& name) {
-  const int w = frame.width, h = frame.height;
-  if (w <= 0 || h <= 0) fail(ErrorCode::invalid_argument, "{} decodes to an empty {}x{} picture", name, w, h);
-  ffmpeg::SwsPtr sws(sws_getContext(w, h, static_cast<AVPixelFormat>(frame.format), w, h, AV_PIX_FMT_RGB24,
-                                    SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP |
-                                        SWS_BITEXACT,
-                                    nullptr, nullptr, nullptr));
-  if (!sws) {
-    const char* format = av_get_pix_fmt_name(static_cast<AVPixelFormat>(frame.format));
-    fail(ErrorCode::unsupported, "{} has pixel format '{}', which swscale cannot convert to RGB; re-save it as PNG",
-         name, format ? format : "unknown");
-  }
-  ffmpeg::FramePtr rgb = ffmpeg::make_frame();
-  rgb->format = AV_PIX_FMT_RGB24;
-  rgb->width = w;
-  rgb->height = h;
-  int ret = av_frame_get_buffer(rgb.get(), 0);
-  if (ret < 0) fail(ErrorCode::out_of_memory, "no memory for a {}x{} RGB image: {}", w, h, ffmpeg::av_error_string(ret));
-  ret = sws_scale(sws.get(), frame.data, frame.linesize, 0, h, rgb->data, rgb->linesize);
-  if (ret < 0) fail(ErrorCode::internal, "swscale failed converting {} to RGB: {}", name, ffmpeg::av_error_string(ret));
-
-  Image image;
-  image.width = w;
-  image.height = h;
-  image.rgb.resize(static_cast<std::size_t>(w) * h * 3);
-  for (int y = 0; y < h; ++y)
-    std::memcpy(&image.rgb[static_cast<std::size_t>(y) * w * 3], rgb->data[0] + static_cast<std::ptrdiff_t>(y) * rgb->linesize[0],
-                static_cast<std::size_t>(w) * 3);
-  return image;
-}
 
 Image decode(ffmpeg::Input& input) {
   const AVInputFormat* format = input.format()->iformat;
@@ -150,7 +119,7 @@ Image decode(ffmpeg::Input& input) {
     if (frame.decode_error_flags != 0 || (frame.flags & AV_FRAME_FLAG_CORRUPT))
       fail(ErrorCode::invalid_argument, "{} is corrupt or truncated: the {} decoder flagged damaged pixels; re-save it",
            input.name(), decoder->codec->name);
-    image = to_rgb(frame, input.name());
+    image = media::frame_to_rgb(frame, input.name(), "re-save it as PNG");
     orientation = frame_orientation(frame, input.name());
     decoded = true;
     return false;  // the first picture is the image (an animated WebP gives its first frame)

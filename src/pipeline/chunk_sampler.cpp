@@ -23,6 +23,17 @@ void inject_motion_noise(at::Tensor& latent, const at::Tensor& motion, NoiseSour
 
 at::Tensor sample_chunk(const Denoiser& denoise, const FlowSchedule& schedule, Guidance& guidance,
                         NoiseSource& noise, const ChunkSamplerInputs& in, const StepCallback& after_step) {
+  const StepDenoiser one_by_one = [&](const std::vector<ForwardKind>& kinds, const at::Tensor& x, const at::Tensor& t) {
+    std::vector<at::Tensor> predictions;
+    predictions.reserve(kinds.size());
+    for (ForwardKind kind : kinds) predictions.push_back(denoise(kind, x, t));
+    return predictions;
+  };
+  return sample_chunk(one_by_one, schedule, guidance, noise, in, after_step);
+}
+
+at::Tensor sample_chunk(const StepDenoiser& denoise, const FlowSchedule& schedule, Guidance& guidance,
+                        NoiseSource& noise, const ChunkSamplerInputs& in, const StepCallback& after_step) {
   if (in.noise.dim() != 5 || in.motion_latents.dim() != 5 || in.motion_latents.size(2) > in.noise.size(2))
     fail(ErrorCode::internal, "sample_chunk: noise [1, z, F, h, w] and motion latents [1, z, Fm <= F, h, w] expected");
   at::Tensor latent = in.noise.to(at::kFloat).clone();
@@ -33,9 +44,10 @@ at::Tensor sample_chunk(const Denoiser& denoise, const FlowSchedule& schedule, G
   for (int i = 0; i < schedule.steps(); ++i) {
     hold_frames(latent, motion);
     const at::Tensor t = schedule.timestep(i);
-    std::vector<at::Tensor> predictions;
-    predictions.reserve(kinds.size());
-    for (ForwardKind kind : kinds) predictions.push_back(denoise(kind, latent, t));
+    const std::vector<at::Tensor> predictions = denoise(kinds, latent, t);
+    if (predictions.size() != kinds.size())
+      fail(ErrorCode::internal, "sample_chunk: the denoiser returned {} predictions for {} forwards",
+           predictions.size(), kinds.size());
     at::Tensor velocity = -guidance.combine(predictions);
     latent = schedule.euler_step(latent, velocity, i);
     if (!in.first_chunk) inject_motion_noise(latent, motion, noise, schedule, i + 1);

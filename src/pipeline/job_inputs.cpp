@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "pipeline/chunk_plan.hpp"
+#include "pipeline/video_condition.hpp"
 #include "talkgen/error.hpp"
 
 namespace talkgen::pipeline {
@@ -16,17 +18,26 @@ int count_set(std::initializer_list<bool> flags) {
   return n;
 }
 
-Image load_image(const GenerateOptions& o) {
+void check_portrait_sources(const GenerateOptions& o) {
   const int sources = count_set({!o.image_path.empty(), !o.image_bytes.empty(), !o.video_path.empty()});
   if (sources == 0)
     fail(ErrorCode::invalid_argument, "no portrait given: set an image path, image bytes or a video to dub");
   if (sources > 1)
     fail(ErrorCode::invalid_argument, "{} portrait sources given (image path, image bytes, video); give exactly one",
          sources);
-  if (!o.video_path.empty())
-    fail(ErrorCode::unsupported,
-         "dubbing a video ('{}') is not supported yet; give a portrait image (e.g. a frame of the video)",
-         o.video_path);
+}
+
+// The chunking Pipeline::run derives from the same options (which video frames can condition a chunk).
+ChunkSettings chunk_settings_of(const GenerateOptions& o) {
+  ChunkSettings s;
+  s.frame_num = o.frames_per_chunk;
+  s.motion_frames = o.motion_frames;
+  s.streaming = o.mode == GenerationMode::streaming;
+  s.max_frames = o.max_frames;
+  return s;
+}
+
+Image load_image(const GenerateOptions& o) {
   return o.image_path.empty() ? decode_image_bytes(o.image_bytes.data(), o.image_bytes.size())
                               : decode_image(o.image_path);
 }
@@ -56,12 +67,16 @@ Size scaled_bucket(int width, int height, Resolution resolution, int divisor) {
 
 JobInputs load_job_inputs(const GenerateOptions& o, int bucket_divisor) {
   JobInputs in;
-  Image image = load_image(o);
-  if (image.width < kMinImageSide || image.height < kMinImageSide)
-    fail(ErrorCode::invalid_argument, "the portrait is {}x{} pixels; at least {}x{} is needed (the face must be visible)",
-         image.width, image.height, kMinImageSide, kMinImageSide);
-  in.size = scaled_bucket(image.width, image.height, o.resolution, bucket_divisor);
-  in.portrait = resize_and_center_crop(image, in.size);
+  check_portrait_sources(o);
+  if (o.video_path.empty()) {
+    Image image = load_image(o);
+    if (image.width < kMinImageSide || image.height < kMinImageSide)
+      fail(ErrorCode::invalid_argument,
+           "the portrait is {}x{} pixels; at least {}x{} is needed (the face must be visible)", image.width,
+           image.height, kMinImageSide, kMinImageSide);
+    in.size = scaled_bucket(image.width, image.height, o.resolution, bucket_divisor);
+    in.portrait = resize_and_center_crop(image, in.size);
+  }
 
   const int sources = count_set({!o.audio_path.empty(), !o.audio_bytes.empty(), !o.speech_text.empty()});
   if (sources == 0) fail(ErrorCode::invalid_argument, "no speech given: set an audio path, audio bytes or speech text");
@@ -88,6 +103,15 @@ JobInputs load_job_inputs(const GenerateOptions& o, int bucket_divisor) {
     in.track = o.audio_path.empty() ? decode_audio_bytes(o.audio_bytes.data(), o.audio_bytes.size(), 48000)
                                     : decode_audio(o.audio_path, 48000);
   normalize_loudness(in.speech, -23.0);
+
+  if (!o.video_path.empty()) {
+    // Dubbing (read after the speech, whose length bounds the frames needed): frame 0 is the portrait
+    // (bucket, first chunk, colour reference); later chunks take the frame at their start.
+    in.video = std::make_shared<const VideoCondition>(
+        load_video_condition(o.video_path, chunk_settings_of(o), in.audio_frames, o.resolution, bucket_divisor));
+    in.size = in.video->size();
+    in.portrait = in.video->frame_for_chunk(0);
+  }
   return in;
 }
 

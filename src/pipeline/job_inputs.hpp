@@ -1,14 +1,18 @@
 // A job's media, decoded and checked before any model runs: the portrait at its bucket size, the
 // speech for wav2vec2 (16 kHz, loudness-normalised as the reference's audio_prepare_single) and the
-// speech for the MP4 (the original at 48 kHz, untouched).
+// speech for the MP4 (the original at 48 kHz, untouched). For dubbing, the video's condition frames
+// (video_condition.hpp); its frame 0 is the portrait.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "talkgen/generate.hpp"
 #include "talkgen/media.hpp"
 
 namespace talkgen::pipeline {
+
+class VideoCondition;
 
 /// Smallest portrait side accepted, in pixels.
 constexpr int kMinImageSide = 64;
@@ -16,7 +20,9 @@ constexpr int kMinImageSide = 64;
 constexpr float kSilencePeak = 1e-4f;
 
 struct JobInputs {
-  Image portrait;     ///< resized and centre-cropped to `size`
+  Image portrait;     ///< resized and centre-cropped to `size` (a dubbed video's frame 0)
+  /// Dubbing: the video's frame for each chunk (its frame 0 is `portrait`); null for an image job.
+  std::shared_ptr<const VideoCondition> video;
   Size size;          ///< output frame size
   Audio speech;       ///< 16 kHz mono, loudness-normalised to -23 LUFS (wav2vec2's input)
   Audio track;        ///< the MP4's sound: the original speech at 48 kHz (16 kHz for speech_text)
@@ -27,9 +33,10 @@ struct JobInputs {
 /// fraction of the size): round(side / divisor) to a multiple of 16, at least 16. divisor 1 is the bucket.
 Size scaled_bucket(int width, int height, Resolution resolution, int divisor);
 
-/// Decodes and validates the job's image and speech. Throws Error(invalid_argument) for a missing or
-/// doubled input, an image under kMinImageSide, speech shorter than one frame or silent; Error(unsupported)
-/// for video input (not implemented yet); decoding errors as talkgen::decode_image / decode_audio.
+/// Decodes and validates the job's image (or video to dub) and speech. Throws Error(invalid_argument) for a
+/// missing or doubled input, an image or video under kMinImageSide, speech shorter than one frame or silent;
+/// decoding errors as talkgen::decode_image / decode_video_frames / decode_audio (a video without a video
+/// stream: unsupported). The video's own sound is not used: the speech is always the job's audio.
 JobInputs load_job_inputs(const GenerateOptions& options, int bucket_divisor = 1);
 
 }  // namespace talkgen::pipeline

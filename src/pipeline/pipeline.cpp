@@ -13,9 +13,13 @@
 #include "pipeline/chunk_sampler.hpp"
 #include "pipeline/color_match.hpp"
 #include "pipeline/conditioning.hpp"
+#include "pipeline/encode_worker.hpp"
 #include "pipeline/frame_dump.hpp"
+#include "pipeline/guided_denoiser.hpp"
 #include "pipeline/job_inputs.hpp"
 #include "pipeline/progress_tracker.hpp"
+#include "pipeline/rank_sync.hpp"
+#include "pipeline/video_condition.hpp"
 #include "talkgen/encoder.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
@@ -152,24 +156,36 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
   const ChunkPlan plan = plan_chunks(audio_frames, chunk_settings);
   const int64_t height = inputs.size.height, width = inputs.size.width;
 
-  EncoderOptions encoder_options = o.encoder;
-  encoder_options.fps = kFps;  // the model's frame rate (the audio windows assume 25 fps)
-  Encoder encoder = o.output_path.empty() ? Encoder::to_memory(encoder_options)
-                                          : Encoder::to_file(o.output_path, encoder_options);
-  encoder.set_audio(inputs.track);
+  // Sequence-parallel (RunHooks::comm): rank 0 alone decodes, encodes, writes, logs and reports progress.
+  Communicator* const comm = hooks.comm;
+  const bool lead = !comm || comm->rank() == 0;
+  // Encoding runs on a worker thread, chunk k while chunk k+1 samples (one chunk queued at most).
+  std::optional<EncodeWorker> encoder;
+  if (lead) {
+    EncoderOptions encoder_options = o.encoder;
+    encoder_options.fps = kFps;  // the model's frame rate (the audio windows assume 25 fps)
+    Encoder mp4 = o.output_path.empty() ? Encoder::to_memory(encoder_options)
+                                        : Encoder::to_file(o.output_path, encoder_options);
+    mp4.set_audio(inputs.track);
+    encoder.emplace(std::move(mp4), /*max_queued=*/1);
+  }
   std::optional<FrameDumpWriter> dump;
-  if (!o.dump_frames.empty())
+  if (lead && !o.dump_frames.empty())
     dump.emplace(o.dump_frames, "frames", std::vector<int64_t>{plan.output_frames, 3, height, width},
                  std::map<std::string, std::string>{{"seed", std::to_string(o.seed)},
                                                     {"model", models_.name},
                                                     {"untrained", models_.untrained ? "true" : "false"}});
-  if (models_.untrained)
+  if (models_.untrained && lead)
     log_warn("model '{}' is UNTRAINED (random weights): the video shows noise, not a talking face", models_.name);
-  log_info("generating {} frames ({:.2f} s) at {}x{} in {} chunk(s), {} steps x {} forwards, seed {}",
-           plan.output_frames, plan.output_frames / kFps, width, height, plan.chunks.size(), settings.steps,
-           settings.forwards_per_step(), o.seed);
+  if (lead)
+    log_info("generating {} frames ({:.2f} s) at {}x{} in {} chunk(s), {} steps x {} forwards, seed {}{}",
+             plan.output_frames, plan.output_frames / kFps, width, height, plan.chunks.size(), settings.steps,
+             settings.forwards_per_step(), o.seed,
+             comm && comm->world_size() > 1 ? fmt::format(", sequence-parallel over {} ranks", comm->world_size())
+                                            : std::string());
 
-  ProgressTracker progress(hooks.progress, static_cast<int>(plan.chunks.size()), settings.steps, started);
+  ProgressTracker progress(lead ? cancel_aborts_group(hooks.progress, comm) : GenerateProgressCallback(),
+                           static_cast<int>(plan.chunks.size()), settings.steps, started);
   progress.report(GenerateProgress::Stage::preparing, 0, 0);
 
   // ---- 2. What stays fixed for the whole job: text, audio embedding, CLIP tokens, image latent. ----
@@ -177,7 +193,7 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
   const at::Device device = dit.device();
   const at::ScalarType dtype = dit.dtype();
   const std::string negative = o.negative_prompt.empty() ? kDefaultNegativePrompt : o.negative_prompt;
-  const TextContexts text = encode_text(models_, o.prompt, negative);
+  TextContexts text = encode_text(models_, o.prompt, negative);
 
   at::Tensor embedding = hooks.audio_embedding.defined() ? hooks.audio_embedding
                                                          : models_.audio_encoder->embed(inputs.speech.samples);
@@ -185,13 +201,21 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
 
   const at::Tensor cond_image = image_to_condition(inputs.portrait);  // [1, 3, 1, H, W], CPU
   const at::Tensor color_reference = cond_image.to(models_.vae->device());
-  const at::Tensor clip_tokens = models_.clip->encode(cond_image.select(2, 0)).to(device, dtype);
+  at::Tensor clip_tokens = models_.clip->encode(cond_image.select(2, 0)).to(device, dtype);
   const int64_t frame_num = chunk_settings.frame_num;
   const at::Tensor image_latent = models_.vae->encode(padded_condition_video(cond_image, frame_num));
   const int64_t lat_t = image_latent.size(2), lat_h = image_latent.size(3), lat_w = image_latent.size(4);
-  const at::Tensor y = make_y(first_frame_mask(frame_num, lat_h, lat_w, image_latent.options()), image_latent)
-                           .to(device, dtype);
+  at::Tensor y = make_y(first_frame_mask(frame_num, lat_h, lat_w, image_latent.options()), image_latent)
+                     .to(device, dtype);
   at::Tensor motion_latents = models_.vae->encode(cond_image);  // the portrait: the first chunk's condition
+  // Every rank computed these; all take rank 0's, so the DiT's ranks agree bit for bit (rank_sync.hpp).
+  text.prompt = from_rank0(comm, text.prompt, device);
+  text.negative = from_rank0(comm, text.negative, device);
+  embedding = from_rank0(comm, embedding, device);
+  clip_tokens = from_rank0(comm, clip_tokens, device);
+  y = from_rank0(comm, y, device);
+  motion_latents = from_rank0(comm, motion_latents, device);
+  const double seconds_preparing = seconds_since(started);
   progress.report(GenerateProgress::Stage::preparing, 0, 0);
 
   // ---- 3. Chunk by chunk. ----
@@ -200,72 +224,82 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
   const int64_t z_dim = models_.vae->config().z_dim;
   int64_t frames_out = 0;
   double seconds_sampling = 0, seconds_decoding = 0;
+  model::vae::DecodeOptions decode_options;
+  if (o.low_memory) decode_options.tiling = hooks.vae_tiling ? *hooks.vae_tiling : model::vae::TileOptions{};
 
   for (const ChunkSpec& chunk : plan.chunks) {
     const auto chunk_started = Clock::now();
-    at::Tensor audio = audio_windows(embedding, chunk.audio_start, chunk.audio_end).unsqueeze(0).unsqueeze(0).to(dtype);
-    at::Tensor null_audio = at::zeros_like(audio);
-    Guidance guidance(guidance_config);  // fresh APG momentum per chunk, as the reference
-    std::map<ForwardKind, model::dit::DitConditions> conditions;
-    for (ForwardKind kind : guidance.forwards()) {
-      model::dit::DitInputs in;
-      const bool null_text = kind == ForwardKind::drop_text || kind == ForwardKind::uncond;
-      const bool no_audio = kind == ForwardKind::drop_audio || kind == ForwardKind::uncond;
-      in.context = null_text ? text.negative : text.prompt;
-      in.clip_fea = clip_tokens;
-      in.audio = no_audio ? null_audio : audio;
-      conditions[kind] = dit.embed_conditions(in);
+    if (inputs.video && chunk.index > 0) {  // dubbing: the video's frame at the chunk's start conditions it
+      ImageConditions c = encode_image_conditions(models_, inputs.video->frame_for_chunk(chunk.audio_start),
+                                                  frame_num, device, dtype);
+      clip_tokens = c.clip_tokens;
+      y = c.y;
     }
-    const Denoiser denoise = [&](ForwardKind kind, const at::Tensor& x, const at::Tensor& t) {
-      model::dit::DitInputs in;
-      in.x = x;
-      in.t = t;
-      in.y = y;
-      return dit.forward_embedded(in, conditions.at(kind));
-    };
+    at::Tensor audio = audio_windows(embedding, chunk.audio_start, chunk.audio_end).unsqueeze(0).unsqueeze(0).to(dtype);
+    Guidance guidance(guidance_config);  // fresh APG momentum per chunk, as the reference
+    GuidanceConditions conditions;
+    conditions.prompt = text.prompt;
+    conditions.negative = text.negative;
+    conditions.audio = audio;
+    // A dubbed chunk's own condition image was encoded on every rank: take rank 0's, as above.
+    const bool chunk_image = inputs.video && chunk.index > 0;
+    conditions.clip = chunk_image ? from_rank0(comm, clip_tokens, device) : clip_tokens;
+    conditions.y = chunk_image ? from_rank0(comm, y, device) : y;
+    // The DiT forwards: sequence-parallel over `comm`, the guidance forwards batched when asked.
+    const GuidedDenoiser denoise(dit, guidance.forwards(), conditions, o.batch_guidance, comm);
 
     ChunkSamplerInputs sampler_inputs;
     sampler_inputs.noise = noise->next({z_dim, lat_t, lat_h, lat_w}).unsqueeze(0).to(device);
     sampler_inputs.motion_latents = motion_latents.to(device);
     sampler_inputs.first_chunk = chunk.index == 0;
     sampler_inputs.chunk_index = chunk.index;
-    const at::Tensor latent = sample_chunk(denoise, schedule, guidance, *noise, sampler_inputs, [&](int done) {
-      progress.report(GenerateProgress::Stage::sampling, chunk.index, done);
-    });
+    const at::Tensor latent =
+        sample_chunk(denoise.step_denoiser(), schedule, guidance, *noise, sampler_inputs,
+                     [&](int done) { progress.report(GenerateProgress::Stage::sampling, chunk.index, done); });
     seconds_sampling += seconds_since(chunk_started);
 
-    const auto decode_started = Clock::now();
-    progress.report(GenerateProgress::Stage::decoding, chunk.index, settings.steps);
-    at::Tensor video = models_.vae->decode(latent);  // [1, 3, F, H, W] in [-1, 1]
-    if (o.color_correction > 0) video = match_and_blend_colors(video, color_reference, o.color_correction);
-    if (&chunk != &plan.chunks.back()) {
-      // The next chunk's condition: the last motion frames of this one, colour-corrected, re-encoded.
-      motion_latents = models_.vae->encode(video.narrow(2, frame_num - chunk_settings.motion_frames,
-                                                        chunk_settings.motion_frames));
-    }
-    seconds_decoding += seconds_since(decode_started);
-
+    const bool last = &chunk == &plan.chunks.back();
     const int64_t fresh = std::min<int64_t>(frame_num - chunk.keep_from, plan.output_frames - frames_out);
-    if (fresh > 0) {
-      progress.report(GenerateProgress::Stage::encoding, chunk.index, settings.steps);
-      at::Tensor frames = video.squeeze(0).narrow(1, chunk.keep_from, fresh).to(at::kCPU, at::kFloat).contiguous();
-      encoder.append(FrameChunk::float_cthw(frames.data_ptr<float>(), static_cast<int>(fresh),
-                                            static_cast<int>(height), static_cast<int>(width)));
-      if (dump) dump->append(frames.transpose(0, 1));
-      if (hooks.on_frames) hooks.on_frames(chunk.index, frames);
-      frames_out += fresh;
+    if (lead) {
+      throw_if_group_failed(comm, "decoding");  // another rank failed: stop before the long decode
+      const auto decode_started = Clock::now();
+      progress.report(GenerateProgress::Stage::decoding, chunk.index, settings.steps);
+      at::Tensor video = models_.vae->decode(latent, decode_options);  // [1, 3, F, H, W] in [-1, 1]
+      if (o.color_correction > 0) video = match_and_blend_colors(video, color_reference, o.color_correction);
+      if (!last) {
+        // The next chunk's condition: the last motion frames of this one, colour-corrected, re-encoded.
+        motion_latents = models_.vae->encode(video.narrow(2, frame_num - chunk_settings.motion_frames,
+                                                          chunk_settings.motion_frames));
+      }
+      seconds_decoding += seconds_since(decode_started);
+
+      if (fresh > 0) {
+        progress.report(GenerateProgress::Stage::encoding, chunk.index, settings.steps);
+        at::Tensor frames = video.squeeze(0).narrow(1, chunk.keep_from, fresh).to(at::kCPU, at::kFloat).contiguous();
+        encoder->push(frames);  // encoded while the next chunk samples
+        if (dump) dump->append(frames.transpose(0, 1));
+        if (hooks.on_frames) hooks.on_frames(chunk.index, frames);
+      }
     }
+    if (!last && comm) {
+      // Only rank 0 decoded: the others receive the next chunk's motion latents (their shape is known).
+      const at::Tensor shaped = lead ? motion_latents
+                                     : at::empty({1, z_dim, (chunk_settings.motion_frames - 1) / 4 + 1, lat_h, lat_w},
+                                                 at::TensorOptions().dtype(at::kFloat).device(device));
+      motion_latents = from_rank0(comm, shaped, device);
+    }
+    if (fresh > 0) frames_out += fresh;
     progress.chunk_done(chunk.index);
   }
   if (frames_out != plan.output_frames)
     fail(ErrorCode::internal, "generated {} frames, planned {}", frames_out, plan.output_frames);
 
-  encoder.finish();
+  if (encoder) encoder->finish();
   if (dump) dump->finish();
 
-  GenerateResult result;
-  result.output_path = o.output_path;
-  if (o.output_path.empty()) result.mp4 = encoder.take_buffer();
+  GenerateResult result;  // ranks other than 0: the job's figures, no video
+  result.output_path = lead ? o.output_path : std::string();
+  if (lead && o.output_path.empty()) result.mp4 = encoder->take_buffer();
   result.frames = static_cast<int>(frames_out);
   result.width = static_cast<int>(width);
   result.height = static_cast<int>(height);
@@ -279,6 +313,8 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
   result.seconds_total = seconds_since(started);
   result.seconds_sampling = seconds_sampling;
   result.seconds_decoding = seconds_decoding;
+  result.seconds_preparing = seconds_preparing;
+  result.seconds_encoding = encoder ? encoder->seconds_waited() : 0.0;
   progress.report(GenerateProgress::Stage::done, result.chunks - 1, settings.steps);
   return result;
 }

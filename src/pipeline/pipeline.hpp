@@ -7,12 +7,14 @@
 // output path), then computes what is fixed for the job once (text contexts for the prompt and the
 // negative prompt, the audio embedding, CLIP tokens and the reference-image latent), then per chunk:
 // sampling (flow matching + guidance), VAE decode, colour match, and hands the new frames to the Encoder
-// with the original speech as the sound track. One run at a time per Pipeline (models hold no job state,
+// with the original speech as the sound track. The Encoder works on a background thread (encode_worker.hpp),
+// so chunk k is encoded while chunk k+1 samples. With RunHooks::comm the DiT runs sequence-parallel. One run at a time per Pipeline (models hold no job state,
 // but they share the device); make several Pipelines over shared models for concurrency.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -60,9 +62,18 @@ struct RunHooks {
   std::function<void(int chunk, const at::Tensor& frames)> on_frames;
   /// Sequence-parallel run: every rank of the group calls run() with the same options and its own
   /// communicator (and models on its own device); the DiT splits its tokens over the ranks. Rank 0 alone
-  /// decodes, encodes and writes (and reports progress); the others return a result without video.
-  /// nullptr: one device.
+  /// decodes, encodes and writes (and reports progress, calls on_frames, dumps frames); the others return a
+  /// result without video (no output_path, no mp4; the job's figures otherwise). The job-constant
+  /// conditioning is computed on every rank and rank 0's is broadcast; the noise is drawn on every rank from
+  /// the same seeded CPU generator; each chunk's motion latents are broadcast from rank 0. So the video
+  /// equals the one-device run (fp32: within 1e-5) at any world size.
+  /// Cancelling (rank 0's progress callback returns false) aborts the group with Error(cancelled): every
+  /// rank stops at its next collective with that code. Any other failure must abort the group too:
+  /// DistributedRunner does that for a rank that throws. nullptr: one device.
   Communicator* comm = nullptr;
+  /// Tiles for GenerateOptions::low_memory decoding instead of model::vae::TileOptions{} (256 px tiles),
+  /// e.g. small tiles so a test's small frames are tiled at all.
+  std::optional<model::vae::TileOptions> vae_tiling;
 };
 
 class Pipeline {

@@ -116,7 +116,11 @@ TEST_CASE("DiT rejects inputs that do not fit the config", "[dit][errors]") {
   expect_error([](DitInputs& i) { i.clip_fea = i.clip_fea.slice(1, 0, 256); }, ErrorCode::invalid_argument,
                "clip_fea");
   expect_error([](DitInputs& i) { i.audio = i.audio.slice(2, 0, 4); }, ErrorCode::invalid_argument, "'audio'");
-  expect_error([](DitInputs& i) { i.audio = at::cat({i.audio, i.audio}, 1); }, ErrorCode::unsupported, "speakers");
+  // Two speakers need their masks (dit_speakers_test.cpp has the rest); three are not supported.
+  expect_error([](DitInputs& i) { i.audio = at::cat({i.audio, i.audio}, 1); }, ErrorCode::invalid_argument,
+               "ref_target_masks");
+  expect_error([](DitInputs& i) { i.audio = at::cat({i.audio, i.audio, i.audio}, 1); }, ErrorCode::unsupported,
+               "speakers");
   expect_error([](DitInputs& i) { i.t = at::Tensor(); }, ErrorCode::invalid_argument, "'t'");
 }
 

@@ -182,8 +182,8 @@ TEST_CASE("bad jobs are refused with typed errors") {
   CHECK(code_of([&] { p.run(tiny); }) == ErrorCode::invalid_argument);
   GenerateOptions video = o;
   video.image_path.clear();
-  video.video_path = scratch("whatever.mp4");
-  CHECK(code_of([&] { p.run(video); }) == ErrorCode::unsupported);
+  video.video_path = scratch("no_such_video.mp4");  // videos are supported (dubbing); a missing one is not found
+  CHECK(code_of([&] { p.run(video); }) == ErrorCode::not_found);
 
   GenerateOptions silent = o;
   silent.audio_path = talkgen_test::write_wav("pipe_silent.wav", std::vector<float>(16000, 0.0f), 16000);

@@ -10,16 +10,133 @@ LoRA in the lightx2v key style, then runs the reference in fp32 on fixed inputs:
     dit/infinitetalk.safetensors                     audio_proj.*, blocks.N.audio_cross_attn.*, blocks.N.norm_x.*
     dit/lora.safetensors                             diffusion_model.<param>.lora_down/lora_up/alpha/diff/diff_b
     dit/io.safetensors                               inputs, `out` (plain) and `out_lora` (after the LoRA merge)
+    dit/io_2p.safetensors                            two speakers: inputs (audio of both, ref_target_masks)
+                                                     and `out`, with the same weights (before the LoRA merge)
 
     python3 tools/parity/gen_dit.py --ref .ref/infinitetalk [--device cuda]
     python3 tools/parity/gen_dit.py --ref .ref/infinitetalk --full --out /tmp/dit_full [--layers 4]
 
+--two-person-only adds io_2p.safetensors to an existing tiny dit/ folder: it loads the weights saved
+there (so the committed weights and io.safetensors stay as they are) and runs only the two-speaker case.
+It also runs on torch 1.13 on the CPU (polyfills below for torch.compile and SDPA, which the reference
+and the shims use and torch 1.13 lacks):
+
+    /usr/bin/python3 tools/parity/gen_dit.py --ref .ref/infinitetalk --two-person-only
+
 --full uses the 14B widths (dim 5120, 40 heads, ffn 13824, real audio/CLIP/text dims) with --layers
 blocks (fp32 does not fit 40 on one GPU) on CUDA; point TALKGEN_DIT_PARITY_DIR at --out to compare.
 """
-import importlib, json, math, os, sys, types
+import importlib, json, math, os, struct, sys, types
 
+import numpy as np
 import torch
+import torch.nn.functional as F
+
+
+def _polyfill_torch1():
+    """torch 1.13 lacks torch.compile (multitalk_utils decorates a function with it) and
+    F.scaled_dot_product_attention (harness.exact_flash_attention and the xformers shim call it).
+    Plain-math stand-ins, fp32-exact up to rounding order; torch >= 2 keeps its own."""
+    if not hasattr(torch, "compile"):
+        torch.compile = lambda fn=None, **kw: fn if fn is not None else (lambda f: f)
+    if not hasattr(F, "scaled_dot_product_attention"):
+        def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+            assert dropout_p == 0.0 and not is_causal
+            s = (q.size(-1) ** -0.5) if scale is None else scale
+            a = (q * s) @ k.transpose(-2, -1)
+            if attn_mask is not None:
+                a = a.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else a + attn_mask
+            return a.softmax(-1) @ v
+        F.scaled_dot_product_attention = sdpa
+
+
+_polyfill_torch1()
+
+
+def _einops_stand_in():
+    """einops.rearrange / repeat for the patterns the reference uses (named axes, groups, '...', '1'),
+    where the einops package is absent (Debian's python3 here)."""
+    try:
+        importlib.import_module("einops")
+        return
+    except ImportError:
+        pass
+
+    def parse(side):
+        out, group = [], None
+        for tok in side.replace("(", " ( ").replace(")", " ) ").split():
+            if tok == "(":
+                group = []
+            elif tok == ")":
+                out.append(group)
+                group = None
+            elif group is not None:
+                group.append(tok)
+            else:
+                out.append([tok])
+        return out
+
+    def rearrange(x, pattern, **sizes):
+        left, right = (parse(s) for s in pattern.split("->"))
+        ell = x.dim() - (len(left) - (1 if ["..."] in left else 0))
+        shape, names, sizes = [], [], dict(sizes)
+        dims = iter(x.shape)
+        for grp in left:  # split every input axis into its named factors
+            if grp == ["..."]:
+                for i in range(ell):
+                    n = f"...{i}"
+                    sizes[n] = next(dims)
+                    names.append(n)
+                    shape.append(sizes[n])
+                continue
+            total = next(dims)
+            unknown = [n for n in grp if n not in sizes and n != "1"]
+            known = math.prod(sizes[n] for n in grp if n in sizes)
+            for n in unknown:
+                sizes[n] = total // known
+            for n in grp:
+                if n != "1":
+                    names.append(n)
+                    shape.append(sizes[n])
+        x = x.reshape(shape)
+        order = [n for grp in right for n in ([f"...{i}" for i in range(ell)] if grp == ["..."] else grp) if n != "1"]
+        new = [n for n in order if n not in names]  # repeat's new axes
+        for n in new:
+            x = x.unsqueeze(-1)
+            names.append(n)
+        x = x.permute([names.index(n) for n in order])
+        if new:
+            x = x.expand([sizes[n] for n in order])
+        out_shape = []
+        for grp in right:
+            if grp == ["..."]:
+                out_shape += [sizes[f"...{i}"] for i in range(ell)]
+            else:
+                out_shape.append(math.prod(1 if n == "1" else sizes[n] for n in grp))
+        return x.reshape(out_shape)
+
+    m = types.ModuleType("einops")
+    m.rearrange = rearrange
+    m.repeat = rearrange  # the reference's repeat only adds a sized axis ("... n -> ... (n r)", r=2)
+    sys.modules["einops"] = m
+
+
+_einops_stand_in()
+
+
+def _import_only_stand_ins():
+    """multitalk_utils imports tqdm and torchvision at module level for its video helpers, which the
+    DiT never calls: empty modules where they are absent."""
+    for name, attrs in (("tqdm", {"tqdm": lambda it=None, **kw: it}), ("torchvision", {})):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            m = types.ModuleType(name)
+            vars(m).update(attrs)
+            sys.modules[name] = m
+
+
+_import_only_stand_ins()
 
 import common
 import harness
@@ -33,6 +150,8 @@ def extra_args(p):
     p.add_argument("--layers", type=int, default=None, help="--full only: number of blocks (default 4)")
     p.add_argument("--frames", type=int, default=21, help="--full only: video frames (4k+1)")
     p.add_argument("--size", default="480x832", help="--full only: HxW in pixels")
+    p.add_argument("--two-person-only", action="store_true",
+                   help="tiny only: load the weights of an existing dit/ folder and write io_2p.safetensors")
 
 
 def tiny_config():
@@ -145,6 +264,69 @@ def make_inputs(cfg, g, frames, lat_h, lat_w, device):
     )
 
 
+def load_safetensors(path):
+    """F32 safetensors reader (the safetensors package is optional here)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        blob = f.read()
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        assert v["dtype"] == "F32", (k, v["dtype"])
+        a, b = v["data_offsets"]
+        out[k] = torch.from_numpy(np.frombuffer(blob[a:b], dtype=np.float32).copy()).reshape(v["shape"])
+    return out
+
+
+def load_saved_weights(model, out_dir):
+    with open(os.path.join(out_dir, "diffusion_pytorch_model.safetensors.index.json")) as f:
+        files = sorted(set(json.load(f)["weight_map"].values())) + ["infinitetalk.safetensors"]
+    sd = {}
+    for name in files:
+        sd.update(load_safetensors(os.path.join(out_dir, name)))
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    # freqs is a plain attribute, not a buffer: every parameter must come from the files.
+    assert not missing and not unexpected, (missing, unexpected)
+
+
+def two_person_inputs(cfg, g, frames, lat_h, lat_w):
+    """Two speakers the way wan/multitalk.py feeds them: audio of person 1 and person 2 stacked on the
+    batch axis ([2, frames, window, blocks, channels]), and ref_target_masks [3, lat_h, lat_w] =
+    (person 1, person 2, background = neither), binary at the latent resolution. The boxes are the
+    multitalk.py default without a bbox (face_scale 0.05: left and right halves, rows 5%..95%) on a
+    lat_h x lat_w image, then the background; person 2's box is narrowed to make the two unequal."""
+    lat_t = (frames - 1) // 4 + 1
+    r = lambda *s: torch.randn(*s, generator=g)
+    m1 = torch.zeros(lat_h, lat_w)
+    m2 = torch.zeros(lat_h, lat_w)
+    m1[1:lat_h - 1, 0:lat_w // 2] = 1
+    m2[2:lat_h - 1, lat_w // 2 + 1:lat_w - 1] = 1
+    back = ((m1 + m2) == 0).float()
+    text_tokens = max(1, cfg["text_len"] - 6)
+    return dict(
+        x=r(1, 16, lat_t, lat_h, lat_w),
+        y=r(1, cfg["in_dim"] - 16, lat_t, lat_h, lat_w),
+        t=torch.tensor([411.5]),
+        context=r(1, text_tokens, cfg["text_dim"]),
+        clip_fea=r(1, 257, cfg["clip_dim"]),
+        audio=r(2, frames, cfg["audio_window"], cfg["audio_blocks"], cfg["audio_channels"]),
+        ref_target_masks=torch.stack([m1, m2, back]),
+    )
+
+
+def run_two_person(model, g, cfg, frames, lat_h, lat_w, device):
+    inp = two_person_inputs(cfg, g, frames, lat_h, lat_w)
+    _, _, lat_t, _, _ = inp["x"].shape
+    d = lambda t: t.to(device)
+    with torch.no_grad():
+        out = model([d(inp["x"][0])], t=d(inp["t"]), context=[d(inp["context"][0])],
+                    seq_len=lat_t * lat_h * lat_w // 4, clip_fea=d(inp["clip_fea"]), y=d(inp["y"]),
+                    audio=d(inp["audio"]), ref_target_masks=d(inp["ref_target_masks"]))
+    return dict(inp, out=out.float().cpu())
+
+
 def run_reference(model, inp, device):
     d = lambda t: t.to(device)
     _, _, lat_t, lat_h, lat_w = inp["x"].shape
@@ -178,9 +360,28 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
 
     g = torch.Generator().manual_seed(args.seed)
+    # The two-speaker inputs draw from their own generator: adding them left every other file unchanged.
+    g2 = torch.Generator().manual_seed(args.seed + 2)
     model = build_model(mm, cfg)
-    randomize(model, g)
     meta = common.provenance(args, "dit", cfg, args.seed)
+    if os.environ.get("TALKGEN_REF_COMMIT"):
+        # common.reference_commit asks git first, which inside a talkgen checkout (.ref/ is an export
+        # without .git) answers with talkgen's own HEAD.
+        meta["reference_commit"] = os.environ["TALKGEN_REF_COMMIT"]
+    if args.two_person_only:
+        assert not args.full, "--two-person-only is for the tiny folder"
+        load_saved_weights(model, out_dir)
+        model = model.to(device)
+        # This torch (and the stand-ins above) must reproduce the saved one-speaker output first.
+        io1 = load_safetensors(os.path.join(out_dir, "io.safetensors"))
+        err = (run_reference(model, io1, device) - io1["out"]).abs().max().item()
+        print(f"dit: one-speaker output re-run here vs io.safetensors: max abs diff {err:.3g}")
+        assert err <= 1e-4 * max(1.0, io1["out"].abs().max().item()), "this environment does not reproduce io.safetensors"
+        io2 = run_two_person(model, g2, cfg, frames, lat_h, lat_w, device)
+        common.save_safetensors(io2, os.path.join(out_dir, "io_2p.safetensors"), metadata=meta)
+        print(f"dit 2p: out {tuple(io2['out'].shape)} max|out| {io2['out'].abs().max():.4f} -> {out_dir}")
+        return
+    randomize(model, g)
     save_checkpoints(model, out_dir, meta)
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(dict(cfg, _class_name="WanModel"), f, indent=1, sort_keys=True)
@@ -188,6 +389,8 @@ def main():
     inp = make_inputs(cfg, g, frames, lat_h, lat_w, device)
     model = model.to(device)
     out = run_reference(model, inp, device)
+    io2 = run_two_person(model, g2, cfg, frames, lat_h, lat_w, device)
+    common.save_safetensors(io2, os.path.join(out_dir, "io_2p.safetensors"), metadata=meta)
 
     lora = make_lora(model, g)
     common.save_safetensors(lora, os.path.join(out_dir, "lora.safetensors"), metadata=meta)

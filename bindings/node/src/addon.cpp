@@ -1,27 +1,18 @@
-// The Node addon: N-API (node-addon-api) over talkgen's C ABI. Work runs on libuv's thread pool
+// The Node addon: N-API (node-addon-api) over talkgen's C ABI; the Client is in client_wrap.cpp. Work runs on libuv's thread pool
 // (Napi::AsyncWorker) so the event loop never blocks; results come back as Promises.
 #include <napi.h>
 
 #include <optional>
 #include <string>
 
+#include "client_wrap.hpp"
+#include "js_values.hpp"
 #include "talkgen.h"
 
 namespace {
 
-// Rejects with an Error whose `code` is the talkgen status name ("not_found", ...).
-Napi::Error make_error(Napi::Env env, talkgen_status status, const std::string& message) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, talkgen_status_name(status)));
-  error.Set("status", Napi::Number::New(env, status));
-  return error;
-}
-
-std::optional<std::string> optional_string(const Napi::Object& o, const char* key) {
-  if (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull()) return std::nullopt;
-  if (!o.Get(key).IsString()) throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a string");
-  return o.Get(key).As<Napi::String>().Utf8Value();
-}
+using talkgen_node::make_error;
+using talkgen_node::optional_string;
 
 class EncodeWorker : public Napi::AsyncWorker {
  public:
@@ -89,6 +80,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::String::New(env, talkgen_version()));
   exports.Set("buildFeatures", Napi::String::New(env, talkgen_build_features()));
   exports.Set("encodeStill", Napi::Function::New(env, EncodeStill));
+  exports.Set("NativeClient", talkgen_node::ClientWrap::define(env));
   return exports;
 }
 

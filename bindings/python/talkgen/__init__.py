@@ -1,13 +1,17 @@
 """talkgen: portrait + speech -> lip-synced talking-head MP4, from Python.
 
     import talkgen
+    with talkgen.Client(model="demo") as client:           # or model_dir="/models"
+        r = client.generate(image="face.png", audio="speech.wav", output="out.mp4", quality="draft")
     talkgen.encode_still("face.png", "still.mp4", audio="speech.wav")
     mp4_bytes = talkgen.encode_still("face.png", text="Hello there")
 """
+from .client import Client, ClientOptions, DevicePool, Job, JobResult, Progress, StageTimings, Stats
 from .encode import EncodeOptions, encode_still
 from .errors import (CancelledError, CheckpointMismatchError, DeviceUnavailableError, InternalError,
                      InvalidArgumentError, IOError, NotFoundError, OutOfMemoryError, TalkgenError, TimeoutError,
                      UnsupportedError)
+from .remote import RemoteClient, RemoteError  # a `talkgen serve` host over HTTP
 from ._capi import lib as _lib
 
 __version__ = _lib.talkgen_version().decode()
@@ -22,6 +26,7 @@ def build_features():
     return _lib.talkgen_build_features().decode()
 
 
-__all__ = ["EncodeOptions", "encode_still", "version", "build_features", "TalkgenError", "InvalidArgumentError",
+__all__ = ["Client", "RemoteClient", "ClientOptions", "DevicePool", "Job", "JobResult", "Progress", "StageTimings", "Stats",
+           "EncodeOptions", "encode_still", "version", "build_features", "TalkgenError", "InvalidArgumentError",
            "NotFoundError", "UnsupportedError", "CheckpointMismatchError", "OutOfMemoryError",
            "DeviceUnavailableError", "CancelledError", "TimeoutError", "IOError", "InternalError"]

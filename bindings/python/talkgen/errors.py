@@ -2,9 +2,17 @@
 
 
 class TalkgenError(Exception):
-    """Base class; `code` is the C ABI status name, e.g. "not_found"."""
+    """Base class; `code` is the C ABI status name, e.g. "not_found".
+
+    Raised by Client.generate for a failed or cancelled job, `result` is that job's JobResult (its job_id,
+    attempts, timings); it is None for errors raised before a job existed.
+    """
     code = "internal"
     status = 10
+
+    def __init__(self, message="", result=None):
+        super().__init__(message)
+        self.result = result
 
 
 class InvalidArgumentError(TalkgenError, ValueError):
@@ -52,5 +60,8 @@ BY_STATUS = {cls.status: cls for cls in (InvalidArgumentError, NotFoundError, Un
                                          CancelledError, TimeoutError, IOError, InternalError)}
 
 
-def from_status(status, message):
-    return BY_STATUS.get(status, InternalError)(message)
+BY_CODE = {cls.code: cls for cls in BY_STATUS.values()}
+
+
+def from_status(status, message, result=None):
+    return BY_STATUS.get(status, InternalError)(message, result)

@@ -34,7 +34,8 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope, con
 }
 
 at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope, const distributed::SequenceParallel& sp,
-                                  const DitSpeedOptions& speed) const {
+                                  const DitSpeedOptions& speed, const SpeakerRouting* speakers,
+                                  at::Tensor* speaker_map) const {
   const auto dtype = x.scalar_type();
   const auto split = [&](const at::Tensor& t) { return t.unflatten(-1, {heads_, t.size(-1) / heads_}); };
   const auto qx = (*q_)(x), kx = (*k_)(x);
@@ -51,7 +52,13 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope, con
     k = apply_rope(split(wan_rms_norm(kx, norm_k_->weight, eps_)), rope).to(dtype);
   }
   profile_phase(k, "self_attn qk norm + RoPE");
+  const int64_t ref_tokens = speakers ? speakers->masks.size(1) : 0;  // latent frame 0's tokens
   if (sp.world() == 1) {
+    if (speakers) {
+      *speaker_map = speaker_map_mean(
+          speaker_map_per_head(q.transpose(1, 2), k.narrow(1, 0, ref_tokens).transpose(1, 2), *speakers));
+      profile_phase(*speaker_map, "self_attn speaker map");
+    }
     const auto out = layers::attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2));
     profile_phase(out, "self_attn attention");
     auto y = (*o_)(heads_merged(out));
@@ -62,6 +69,15 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope, con
   // the attention of a head needs every token, nothing else does.
   const auto qkv = distributed::all_to_all_seq_to_heads(at::stack({q, k, v}), sp, /*seq_dim=*/2, /*head_dim=*/3)
                        .transpose(2, 3);  // [3, B, H_loc, L, D]
+  if (speakers) {
+    // Each rank maps its heads over all L tokens; the per-head maps go back to the token shards (small:
+    // M values per head and token), are averaged over all heads there, and gathered so that every rank
+    // normalises over the same whole sequence (the reference all-gathers the keys and the min/max).
+    const auto per_head = speaker_map_per_head(qkv[0], qkv[1].narrow(2, 0, ref_tokens), *speakers);
+    const auto shard = distributed::all_to_all_heads_to_seq(per_head.contiguous(), sp, heads_);  // [B, s, H, M]
+    *speaker_map = distributed::gather_sequence(speaker_map_mean(shard), sp);
+    profile_phase(*speaker_map, "self_attn speaker map (with all-to-all)");
+  }
   const auto out = layers::attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2);  // [B, L, H_loc, D]
   profile_phase(out, "self_attn attention (with all-to-all)");
   auto y = (*o_)(distributed::all_to_all_heads_to_seq(out, sp, heads_).flatten(2));
@@ -107,35 +123,46 @@ AudioCrossAttention::AudioCrossAttention(const DitConfig& c, const at::TensorOpt
   proj_ = register_module("proj", std::make_shared<Linear>(c.dim, c.dim, o));
 }
 
-at::Tensor AudioCrossAttention::forward(const at::Tensor& x, const at::Tensor& audio) const {
-  const int64_t batch = x.size(0), frames = audio.size(1), dim = x.size(2);
-  // One attention problem per (batch, latent frame): [B * N_t, S, dim] against [B * N_t, tokens, C_a].
-  const auto per_frame = x.reshape({batch * frames, -1, dim});
-  const auto q = heads_first((*q_linear_)(per_frame), heads_);
-  const auto kv = (*kv_linear_)(audio.flatten(0, 1)).unflatten(-1, {2, heads_, dim / heads_});
+std::pair<at::Tensor, at::Tensor> AudioCrossAttention::keys_values(const at::Tensor& audio, int64_t speakers) const {
+  const int64_t dim = q_linear_->weight.size(0);
+  const auto kv = (*kv_linear_)(audio).unflatten(-1, {2, heads_, dim / heads_});
   // k and v copied out of the packed [.., 2, H, D] rows into the [B, L, H, D] memory layout the cuDNN
   // kernel takes (7 MB at 480p).
-  const auto k = kv.select(2, 0).contiguous().transpose(1, 2);
-  const auto v = kv.select(2, 1).contiguous().transpose(1, 2);
-  return (*proj_)(heads_merged(layers::attention(q, k, v))).reshape({batch, -1, dim});
+  auto k = kv.select(-3, 0).contiguous();
+  if (speakers > 1) k = rope_1d(k, audio_key_positions(speakers, audio.size(-2) / speakers, audio.device()));
+  return {k, kv.select(-3, 1).contiguous()};
+}
+
+at::Tensor AudioCrossAttention::queries(const at::Tensor& x, const at::Tensor& positions) const {
+  const auto q = (*q_linear_)(x).unflatten(-1, {heads_, x.size(-1) / heads_});
+  return positions.defined() ? rope_1d(q, positions) : q;
+}
+
+at::Tensor AudioCrossAttention::forward(const at::Tensor& x, const at::Tensor& audio, const at::Tensor& positions,
+                                        int64_t speakers) const {
+  const int64_t batch = x.size(0), frames = audio.size(1), dim = x.size(2);
+  // One attention problem per (batch, latent frame): [B * N_t, S, dim] against [B * N_t, tokens, C_a].
+  // Two speakers: the queries are rotated per token before the split into frames.
+  const auto q = queries(x, positions).reshape({batch * frames, -1, heads_, dim / heads_}).transpose(1, 2);
+  const auto [k, v] = keys_values(audio.flatten(0, 1), speakers);
+  return (*proj_)(heads_merged(layers::attention(q, k.transpose(1, 2), v.transpose(1, 2)))).reshape({batch, -1, dim});
 }
 
 at::Tensor AudioCrossAttention::forward(const at::Tensor& x, const at::Tensor& audio,
-                                        const distributed::SequenceParallel& sp, int64_t tokens_per_frame) const {
-  if (sp.world() == 1) return forward(x, audio);  // whole frames: the batched path
+                                        const distributed::SequenceParallel& sp, int64_t tokens_per_frame,
+                                        const at::Tensor& positions, int64_t speakers) const {
+  if (sp.world() == 1) return forward(x, audio, positions, speakers);  // whole frames: the batched path
   // A shard starts and ends mid-frame, so it cannot be reshaped into frames: attend each run of one
   // frame's tokens to that frame's audio. The runs cover the shard's real tokens [0, valid) in order.
-  const int64_t dim = x.size(2);
   const auto segments = distributed::shard_frame_segments(sp, tokens_per_frame);
   if (segments.empty()) return at::zeros_like(x);  // a shard of padding only
-  const auto q = (*q_linear_)(x);
+  const auto q = queries(x, positions);  // [B, s, H, D]
   std::vector<at::Tensor> outs;
   outs.reserve(segments.size());
   for (const auto& seg : segments) {
-    const auto kv = (*kv_linear_)(audio.select(1, seg.frame)).unflatten(-1, {2, heads_, dim / heads_});
-    outs.push_back(layers::attention(heads_first(q.narrow(1, seg.begin, seg.length), heads_),
-                                     kv.select(2, 0).contiguous().transpose(1, 2),
-                                     kv.select(2, 1).contiguous().transpose(1, 2)));
+    const auto [k, v] = keys_values(audio.select(1, seg.frame), speakers);
+    outs.push_back(layers::attention(q.narrow(1, seg.begin, seg.length).transpose(1, 2), k.transpose(1, 2),
+                                     v.transpose(1, 2)));
   }
   const auto real = (*proj_)(heads_merged(at::cat(outs, 2)));  // [B, valid, dim]
   // Padding rows stay zero (proj's bias would otherwise land there).

@@ -35,44 +35,56 @@ DitBlock::DitBlock(const DitConfig& c, const at::TensorOptions& o) : eps_(c.eps)
 at::Tensor DitBlock::forward(const at::Tensor& x_in, const at::Tensor& e0, const RopeGrid& rope,
                              const at::Tensor& context, const at::Tensor& audio,
                              const distributed::SequenceParallel& sp, int64_t tokens_per_frame,
-                             const DitSpeedOptions& speed) const {
+                             const DitSpeedOptions& speed, const SpeakerRouting* speakers) const {
   auto x = speed.fused_elementwise ? x_in.clone(at::MemoryFormat::Contiguous) : x_in;  // the caller keeps x_in
-  return forward_in_place(x, e0, rope, context, audio, sp, tokens_per_frame, speed);
+  return forward_in_place(x, e0, rope, context, audio, sp, tokens_per_frame, speed, speakers);
 }
 
 at::Tensor DitBlock::forward_in_place(at::Tensor& x, const at::Tensor& e0, const RopeGrid& rope,
                                       const at::Tensor& context, const at::Tensor& audio,
                                       const distributed::SequenceParallel& sp, int64_t tokens_per_frame,
-                                      const DitSpeedOptions& speed) const {
+                                      const DitSpeedOptions& speed, const SpeakerRouting* speakers) const {
   // The reference adds the (model-dtype) modulation to the float32 time projection under
   // autocast(float32): shift/scale/gate stay float32 and so do the modulated sums below.
   const auto e = (modulation.to(at::kFloat) + e0).chunk(6, 1);  // each [B, 1, dim]
   if (speed.fused_elementwise) {
-    forward_fused_(x, e, rope, context, audio, sp, tokens_per_frame, speed);
+    forward_fused_(x, e, rope, context, audio, sp, tokens_per_frame, speed, speakers);
   } else {
-    x = forward_plain(x, e, rope, context, audio, sp, tokens_per_frame, speed);
+    x = forward_plain(x, e, rope, context, audio, sp, tokens_per_frame, speed, speakers);
   }
   return x;
+}
+
+std::pair<at::Tensor, at::Tensor> DitBlock::self_attention(const at::Tensor& h, const RopeGrid& rope,
+                                                           const distributed::SequenceParallel& sp,
+                                                           const DitSpeedOptions& speed,
+                                                           const SpeakerRouting* speakers) const {
+  if (!speakers) return {self_attn_->forward(h, rope, sp, speed), at::Tensor()};
+  at::Tensor map;  // [B, L, M], the whole sequence on every rank
+  auto y = self_attn_->forward(h, rope, sp, speed, speakers, &map);
+  // Positions from the whole sequence (the same min/max on every rank), then this shard's rows.
+  auto positions = distributed::split_sequence(speaker_positions(map, h.scalar_type()), sp);
+  return {y, positions};
 }
 
 // The reference's block line by line: every float32 step a separate pass.
 at::Tensor DitBlock::forward_plain(const at::Tensor& x_in, const std::vector<at::Tensor>& e, const RopeGrid& rope,
                                    const at::Tensor& context, const at::Tensor& audio,
                                    const distributed::SequenceParallel& sp, int64_t tokens_per_frame,
-                                   const DitSpeedOptions& speed) const {
+                                   const DitSpeedOptions& speed, const SpeakerRouting* speakers) const {
   const auto dtype = x_in.scalar_type();
   auto x = x_in;
   // norm1 returns the model dtype (WanLayerNorm casts back), then the modulation runs in float32.
   auto h = (wan_layer_norm(x, eps_).to(at::kFloat) * (1 + e[1]) + e[0]).to(dtype);
   profile_phase(h, "norm + modulation");
-  const auto y = self_attn_->forward(h, rope, sp, speed);
+  const auto [y, positions] = self_attention(h, rope, sp, speed, speakers);
   x = (x.to(at::kFloat) + y * e[2]).to(dtype);
   profile_phase(x, "gated residual");
 
   x = x + cross_attn_->forward(wan_layer_norm(x, eps_, norm3_->weight, norm3_->bias), context, speed);
   profile_phase(x, "cross_attn (norm3, text + image)");
   x = x + audio_cross_attn_->forward(wan_layer_norm(x, eps_, norm_x_->weight, norm_x_->bias), audio, sp,
-                                     tokens_per_frame);
+                                     tokens_per_frame, positions, speakers ? speakers->speakers : 1);
   profile_phase(x, "audio_cross_attn (norm_x)");
 
   h = (wan_layer_norm(x, eps_).to(at::kFloat) * (1 + e[4]) + e[3]).to(dtype);
@@ -88,16 +100,21 @@ at::Tensor DitBlock::forward_plain(const at::Tensor& x_in, const std::vector<at:
 void DitBlock::forward_fused_(at::Tensor& x, const std::vector<at::Tensor>& e, const RopeGrid& rope,
                               const at::Tensor& context, const at::Tensor& audio,
                               const distributed::SequenceParallel& sp, int64_t tokens_per_frame,
-                              const DitSpeedOptions& speed) const {
+                              const DitSpeedOptions& speed, const SpeakerRouting* speakers) const {
   auto h = modulate(layer_norm_fused(x, eps_), e[1] + 1, e[0]);
   profile_phase(h, "norm + modulation");
-  gated_residual_(x, self_attn_->forward(h, rope, sp, speed), e[2]);
+  at::Tensor positions;
+  {  // y dies here, before the cross-attentions and the FFN allocate (peak memory)
+    auto [y, pos] = self_attention(h, rope, sp, speed, speakers);
+    gated_residual_(x, y, e[2]);
+    positions = pos;
+  }
   profile_phase(x, "gated residual");
 
   x.add_(cross_attn_->forward(layer_norm_fused(x, eps_, norm3_->weight, norm3_->bias), context, speed));
   profile_phase(x, "cross_attn (norm3, text + image)");
   x.add_(audio_cross_attn_->forward(layer_norm_fused(x, eps_, norm_x_->weight, norm_x_->bias), audio, sp,
-                                    tokens_per_frame));
+                                    tokens_per_frame, positions, speakers ? speakers->speakers : 1));
   profile_phase(x, "audio_cross_attn (norm_x)");
 
   h = modulate(layer_norm_fused(x, eps_), e[4] + 1, e[3]);

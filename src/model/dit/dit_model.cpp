@@ -74,9 +74,16 @@ void DitModel::check_inputs(const DitInputs& in) const {
   expect_size(in.clip_fea, "clip_fea", 2, c.clip_dim, "clip_dim");
   expect_dims(in.audio, "audio", 6, "[B, speakers, frames, audio_window, audio_blocks, audio_channels]");
   expect_size(in.audio, "audio", 0, batch, "batch");
-  if (in.audio.size(1) != 1)
-    fail(ErrorCode::unsupported, "DiT input 'audio' has {} speakers; this build supports one (InfiniteTalk single)",
-         in.audio.size(1));
+  const int64_t speakers = in.audio.size(1);
+  if (speakers < 1 || speakers > kMaxSpeakers)
+    fail(ErrorCode::unsupported,
+         "DiT input 'audio' has shape {}: {} speakers; InfiniteTalk supports 1 or 2 (dimension 1)",
+         shape_text(in.audio.sizes()), speakers);
+  if (speakers > 1) {
+    // The masks' content (a person covering no patch) is checked where the patch grid is known.
+    (void)SpeakerRouting::from_masks(in.ref_target_masks, speakers, h / c.patch_size[1], w / c.patch_size[2],
+                                     at::kCPU);
+  }
   expect_size(in.audio, "audio", 2, 1 + c.vae_scale * (frames / c.patch_size[0] - 1), "video frames = 1 + 4 * (F - 1)");
   expect_size(in.audio, "audio", 3, c.audio_window, "audio_window");
   expect_size(in.audio, "audio", 4, c.audio_blocks, "audio_blocks");
@@ -96,7 +103,7 @@ DitConditions DitModel::embed_conditions(const DitInputs& in) const {
   auto tokens = audio_proj_->forward(a.to(device(), dtype_).flatten(0, 1));  // [B*P, N_t, tokens, C]
   // Speakers side by side along the token axis: [B, N_t, P * tokens, C].
   tokens = tokens.unflatten(0, {batch, speakers}).transpose(1, 2).flatten(2, 3);
-  return {context, tokens};
+  return {context, tokens, in.ref_target_masks};
 }
 
 at::Tensor DitModel::forward(const DitInputs& in, Communicator* comm) const {
@@ -119,6 +126,15 @@ at::Tensor DitModel::forward_embedded(const DitInputs& in, const DitConditions& 
          "DiT conditions (context {}, audio {}) do not fit x {}: expected batch {} and {} latent frames of audio",
          shape_text(cond.context.sizes()), shape_text(cond.audio.sizes()), shape_text(in.x.sizes()), x.size(0), f);
 
+  const int64_t speakers = cond.speakers(c.audio_context_tokens);
+  if (cond.audio.size(2) % c.audio_context_tokens || speakers < 1 || speakers > kMaxSpeakers)
+    fail(ErrorCode::invalid_argument,
+         "DiT conditions: audio {} has {} tokens per frame; expected 1 or 2 speakers of {} tokens each",
+         shape_text(cond.audio.sizes()), cond.audio.size(2), c.audio_context_tokens);
+  // Two speakers: the per-person token masks of this grid, once for all blocks.
+  std::optional<SpeakerRouting> routing;
+  if (speakers > 1) routing = SpeakerRouting::from_masks(cond.ref_target_masks, speakers, h, w, device());
+
   // Time embedding and its 6-way projection, float32 (computed once per forward, shared by all blocks).
   const auto& te = *time_embedding_;
   const auto e = te.fc2->fp32(at::silu(te.fc1->fp32(sinusoidal_embedding(in.t.to(device()), c.freq_dim))));
@@ -136,7 +152,8 @@ at::Tensor DitModel::forward_embedded(const DitInputs& in, const DitConditions& 
   profile_phase(x, "embeddings (patch, time)");
   // x is this forward's own tensor: the blocks may update it in place.
   for (const auto& block : *blocks_)
-    x = block->as<DitBlock>()->forward_in_place(x, e0, rope, cond.context, cond.audio, sp, h * w, speed_);
+    x = block->as<DitBlock>()->forward_in_place(x, e0, rope, cond.context, cond.audio, sp, h * w, speed_,
+                                                routing ? &*routing : nullptr);
 
   // Head: float32 modulation and output linear, as the reference's autocast(float32) block.
   const auto he = (head_modulation_.to(at::kFloat) + e.unsqueeze(1)).chunk(2, 1);

@@ -24,14 +24,24 @@ struct DitInputs {
   at::Tensor clip_fea;  ///< [B, clip_tokens, clip_dim] CLIP image tokens
   at::Tensor y;         ///< [B, in_dim - out_dim, F, H, W] mask + reference-image latent
   /// [B, speakers, frames, audio_window, audio_blocks, audio_channels] wav2vec2 windows, with
-  /// frames = 1 + vae_scale * (F - 1). One speaker is supported (InfiniteTalk single).
+  /// frames = 1 + vae_scale * (F - 1); speakers 1 or 2 (the reference's human_num; its audio batch axis).
   at::Tensor audio;
+  /// Two speakers only (ignored for one, as the reference ignores it): [M, H_m, W_m] with M = 3 (person 1,
+  /// person 2, background = neither) or 2 (the persons only); non-zero = inside. The reference's
+  /// ref_target_masks: boxes drawn on the input image, resized and centre-cropped like it, then cut to
+  /// the latent size (nearest); any H_m x W_m is cut to the patch grid here (nearest, as the reference).
+  /// Shared by the batch. See dit_speakers.hpp for what the masks do.
+  at::Tensor ref_target_masks;
 };
 
 /// The conditions that stay fixed across the sampling steps of one chunk, embedded once.
 struct DitConditions {
   at::Tensor context;  ///< [B, clip_tokens + text_len, dim] image tokens then text tokens
   at::Tensor audio;    ///< [B, N_t, speakers * audio_context_tokens, audio_output_dim]
+  at::Tensor ref_target_masks;  ///< DitInputs::ref_target_masks as given (two speakers only)
+
+  /// Speakers whose audio tokens `audio` holds side by side.
+  int64_t speakers(int64_t audio_context_tokens) const { return audio.size(2) / audio_context_tokens; }
 };
 
 class DitModel : public torch::nn::Module {
@@ -47,7 +57,8 @@ class DitModel : public torch::nn::Module {
   /// returns the whole output. Without, one device runs everything.
   at::Tensor forward(const DitInputs& inputs, Communicator* comm = nullptr) const;
 
-  /// Text, image and audio embeddings of `inputs` (only context, clip_fea, audio are read).
+  /// Text, image and audio embeddings of `inputs` (only context, clip_fea, audio and ref_target_masks, which
+  /// is passed through, are read).
   DitConditions embed_conditions(const DitInputs& inputs) const;
   /// The forward for conditions embedded earlier: x, t and y are read from `inputs`.
   /// `comm`: as forward's (every rank passes the same conditions).

@@ -1,0 +1,435 @@
+"""RemoteClient: a ``talkgen serve`` host over HTTP, on the standard library only (urllib).
+
+    client = talkgen.RemoteClient("http://gpu-host:8080", token="...")
+    gpus = client.recommend_gpu_count(20, quality="balanced")
+    result = client.generate(image="face.png", audio="speech.wav", output="out.mp4",
+                             on_progress=lambda job: print(job["progress"]))
+
+Method names follow the original multi-GPU system's client (recommendGpuCount -> recommend_gpu_count, ...).
+Requests are retried with exponential backoff and jitter on connection errors, 429 and 5xx only; a job is
+always submitted with a ``job_id`` (made here when none is given), so a retried submit returns the job
+already made instead of running it twice. The API is described in docs/server-api.md.
+"""
+import base64
+import json
+import os
+import random
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+DEFAULT_TIMEOUT = 30 * 60.0  # seconds, for a whole generate()
+_TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+class RemoteError(Exception):
+    """An error from the server (its ``{code, message}``) or on the way to it.
+
+    ``code`` is a talkgen error code (``invalid_argument``, ``not_found``, ``timeout``, ``cancelled``, ...), an
+    HTTP-level one of the server (``unauthorized``, ``too_many_jobs``, ...), or ``connection_error``.
+    ``status`` is the HTTP status (0 when no answer came); ``job_id`` the server's job id when it has one.
+    """
+
+    def __init__(self, code, message, status=0, job_id=None):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.job_id = job_id
+
+
+def _retryable(status):
+    return status == 429 or status >= 500
+
+
+def _b64(source, what):
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(source)).decode("ascii")
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as f:
+                return base64.b64encode(f.read()).decode("ascii")
+        except FileNotFoundError:
+            raise RemoteError("not_found", f"{what}: no file '{source}'; give an existing file path or bytes")
+        except OSError as e:
+            raise RemoteError("io_error", f"{what}: cannot read '{source}' ({e}); give a readable file or bytes")
+    raise TypeError(f"{what} must be a file path or bytes, got {type(source).__name__}")
+
+
+def _request_body(image=None, audio=None, text=None, ref_image_b64=None, audio_b64=None, script_text=None,
+                  voice=None, resolution=None, quality=None, prompt=None, seed=None, num_gpus=None,
+                  max_duration_sec=None, job_id=None):
+    body = {}
+    if (image is None) == (ref_image_b64 is None):
+        raise TypeError("give exactly one of image (a path or bytes) or ref_image_b64")
+    body["ref_image_b64"] = ref_image_b64 if ref_image_b64 is not None else _b64(image, "image")
+    text = text if text is not None else script_text
+    if sum(x is not None for x in (audio, audio_b64, text)) != 1:
+        raise TypeError("give exactly one of audio (a path or bytes), audio_b64 or text")
+    if audio is not None:
+        body["audio_b64"] = _b64(audio, "audio")
+    elif audio_b64 is not None:
+        body["audio_b64"] = audio_b64
+    else:
+        body["script_text"] = str(text)
+    for key, value in (("voice", voice), ("resolution", resolution), ("quality", quality), ("prompt", prompt),
+                       ("seed", seed), ("num_gpus", num_gpus), ("max_duration_sec", max_duration_sec)):
+        if value is not None:
+            body[key] = value
+    # The idempotency key: a retried submit after a lost answer must find this job, not make another.
+    body["job_id"] = job_id or f"py-{uuid.uuid4()}"
+    return body
+
+
+def _write_atomically(path, data):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class _Response:
+    """What a finished request gave: status, headers and the (opened) body stream or bytes."""
+
+    def __init__(self, status, headers, stream):
+        self.status, self.headers, self.stream = status, headers, stream
+
+    def read(self):
+        try:
+            return self.stream.read()
+        finally:
+            self.stream.close()
+
+
+class RemoteClient:
+    """A client of one ``talkgen serve`` server. Safe to share between threads."""
+
+    def __init__(self, base_url, token=None, timeout=DEFAULT_TIMEOUT, max_attempts=5, base_delay=0.5,
+                 max_delay=30.0, request_timeout=60.0, poll_interval=1.0):
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"RemoteClient(base_url): expected an http(s) URL such as 'http://127.0.0.1:8080', "
+                             f"got {base_url!r}")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.request_timeout = request_timeout
+        self.poll_interval = poll_interval
+
+    # -------------------------------------------------------------------------------------------------
+    # HTTP with retries
+
+    def _backoff(self, attempt, retry_after=0.0):
+        """Seconds before attempt+1: jitter over an exponentially growing cap, at least Retry-After."""
+        cap = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        delay = cap / 2 + random.random() * cap / 2
+        return max(delay, min(self.max_delay, retry_after)) if retry_after > 0 else delay
+
+    @staticmethod
+    def _sleep(seconds, cancel):
+        if cancel is not None:
+            if cancel.wait(seconds):
+                raise RemoteError("cancelled", "cancelled by the caller")
+        else:
+            time.sleep(seconds)
+
+    def _open(self, method, route, body=None, accept="application/json", cancel=None, timeout=None):
+        """One API call with retries; returns a _Response (2xx). Raises RemoteError otherwise."""
+        url = self.base_url + route
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Accept": accept}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        last = None
+        for attempt in range(1, self.max_attempts + 1):
+            if cancel is not None and cancel.is_set():
+                raise RemoteError("cancelled", "cancelled by the caller")
+            request = urllib.request.Request(url, data=data, headers=headers, method=method)
+            try:
+                stream = urllib.request.urlopen(request, timeout=timeout or self.request_timeout)
+                return _Response(stream.status, stream.headers, stream)
+            except urllib.error.HTTPError as e:
+                error = self._error_from(method, route, e)
+                if not _retryable(e.code) or attempt == self.max_attempts:
+                    raise error
+                last = error
+                try:
+                    retry_after = float(e.headers.get("Retry-After") or 0)
+                except ValueError:
+                    retry_after = 0.0
+                self._sleep(self._backoff(attempt, retry_after), cancel)
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
+                reason = getattr(e, "reason", e)
+                last = RemoteError("connection_error", f"{method} {url}: {reason}")
+                if attempt < self.max_attempts:
+                    self._sleep(self._backoff(attempt), cancel)
+        last.args = (f"{last} (gave up after {self.max_attempts} attempts)",)
+        raise last
+
+    @staticmethod
+    def _error_from(method, route, e):
+        code, message = f"http_{e.code}", f"{e.code} {e.reason}"
+        try:
+            payload = json.loads(e.read().decode("utf-8"))
+            code = payload.get("code", code)
+            message = payload.get("message", message)
+        except (ValueError, AttributeError, OSError):
+            pass
+        return RemoteError(code, f"{method} {route}: {message}", status=e.code)
+
+    def _json(self, method, route, body=None, cancel=None):
+        raw = self._open(method, route, body=body, cancel=cancel).read()
+        return json.loads(raw) if raw else None
+
+    # -------------------------------------------------------------------------------------------------
+    # Planning
+
+    def plan(self, duration_sec, quality=None, resolution=None, budget_usd=None, deadline_sec=None, gpu_type=None,
+             gpus_available=None):
+        """The Planner's full answer: options per GPU count (time, cost, fits) and the recommendation."""
+        if not duration_sec or duration_sec <= 0:
+            raise ValueError(f"duration_sec must be > 0, got {duration_sec}")
+        body = {"duration_sec": duration_sec}
+        for key, value in (("quality", quality), ("resolution", resolution), ("budget_usd", budget_usd),
+                           ("deadline_sec", deadline_sec), ("gpu_type", gpu_type), ("gpus_available", gpus_available)):
+            if value is not None:
+                body[key] = value
+        return self._json("POST", "/v1/plan", body)
+
+    def recommend_gpu_count(self, duration_sec, **plan_options):
+        """How many GPUs to use for a job of duration_sec seconds (within budget/deadline when given)."""
+        plan = self.plan(duration_sec, **plan_options)
+        if plan.get("recommended_gpus") is None:
+            raise RemoteError("invalid_argument",
+                              f"no GPU count meets the request: {plan.get('recommendation') or 'see plan()'}")
+        return plan["recommended_gpus"]
+
+    def estimate_time(self, duration_sec, num_gpus, **plan_options):
+        """Predicted wall time in seconds of a job of duration_sec on num_gpus GPUs."""
+        if not isinstance(num_gpus, int) or num_gpus < 1:
+            raise ValueError(f"num_gpus must be an integer >= 1, got {num_gpus!r}")
+        plan_options["gpus_available"] = max(num_gpus, plan_options.get("gpus_available") or 0)
+        plan = self.plan(duration_sec, **plan_options)
+        for option in plan.get("options", []):
+            if option.get("gpus") == num_gpus:
+                return option["seconds"]
+        raise RemoteError("invalid_argument", f"the plan has no option with {num_gpus} GPUs")
+
+    # -------------------------------------------------------------------------------------------------
+    # Jobs
+
+    def submit(self, **request):
+        """Submits a job (idempotent by job_id); returns the server's job object."""
+        return self._json("POST", "/v1/jobs", _request_body(**request))
+
+    def get_job(self, job_id):
+        return self._json("GET", f"/v1/jobs/{urllib.parse.quote(job_id, safe='')}")
+
+    def list_jobs(self, limit=20, offset=0, state=None):
+        query = {"limit": limit, "offset": offset}
+        if state:
+            query["state"] = state
+        return self._json("GET", "/v1/jobs?" + urllib.parse.urlencode(query))
+
+    def cancel(self, job_id):
+        """Cancels an unfinished job, or deletes a finished one and its files."""
+        return self._json("DELETE", f"/v1/jobs/{urllib.parse.quote(job_id, safe='')}")
+
+    def _read_events(self, job_id, on_job, cancel, deadline):
+        """Reads the job's Server-Sent Events until the stream ends, calling on_job with each job object.
+
+        A quiet stream raises TimeoutError after a short read timeout (1 s when the caller may cancel, else
+        20 s; the server sends a keep-alive every 15 s), so cancel and deadline are seen promptly."""
+        quiet = 1.0 if cancel is not None else 20.0
+        if deadline:
+            quiet = max(0.2, min(quiet, deadline - time.monotonic()))
+        response = self._open("GET", f"/v1/jobs/{urllib.parse.quote(job_id, safe='')}/events",
+                              accept="text/event-stream", cancel=cancel, timeout=quiet)
+        data = []
+        with response.stream as stream:
+            for raw in stream:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith("data:"):
+                    data.append(line[5:].lstrip())
+                elif line == "" and data:
+                    on_job(json.loads("\n".join(data)))
+                    data = []
+                if (cancel is not None and cancel.is_set()) or (deadline and time.monotonic() > deadline):
+                    return
+
+    def wait(self, job_id, on_progress=None, cancel=None, timeout=None):
+        """Follows a job to its end (event stream, polling when it breaks); returns the final job object.
+
+        Raises RemoteError("cancelled") when the threading.Event ``cancel`` is set and ("timeout") after
+        ``timeout`` seconds; the job itself is left alone (generate() cancels it on the server)."""
+        deadline = time.monotonic() + timeout if timeout else None
+        last = {}
+        failures = 0
+
+        def update(job):
+            if job.get("id") not in (None, job_id):
+                return
+            last.update(job)
+            if on_progress is not None:
+                on_progress(dict(last))
+
+        while last.get("state") not in _TERMINAL:
+            if cancel is not None and cancel.is_set():
+                raise RemoteError("cancelled", "cancelled by the caller", job_id=job_id)
+            if deadline and time.monotonic() > deadline:
+                raise RemoteError("timeout", f"job {job_id} did not finish within {timeout} s", job_id=job_id)
+            try:
+                self._read_events(job_id, update, cancel, deadline)
+                failures = 0
+            except TimeoutError:
+                continue  # a quiet stream: cancel and deadline are checked above, then listen again
+            except RemoteError as e:
+                if e.status and not _retryable(e.status):
+                    raise
+                failures += 1
+            except (OSError, ValueError):  # a broken stream or a torn event: read the job and listen again
+                failures += 1
+            if last.get("state") in _TERMINAL or (cancel is not None and cancel.is_set()):
+                continue
+            update(self.get_job(job_id))
+            if last.get("state") not in _TERMINAL:  # the stream ended early (restart, proxy): listen again soon
+                self._sleep(min(self.max_delay, self.poll_interval * 2 ** min(failures, 5)), cancel)
+        return dict(last)
+
+    def download(self, job_id, output=None):
+        """The finished job's MP4: written atomically to output (returns None), or returned as bytes."""
+        for attempt in range(1, 2 * self.max_attempts + 1):
+            try:
+                data = self._open("GET", f"/v1/jobs/{urllib.parse.quote(job_id, safe='')}/video",
+                                  accept="video/mp4", timeout=max(self.request_timeout, 300.0)).read()
+                break
+            except RemoteError as e:
+                # The video can lag the event that said "succeeded" by a moment: not_ready is retried briefly.
+                if e.code != "not_ready" or attempt == 2 * self.max_attempts:
+                    raise
+                time.sleep(min(2.0, 0.1 * 2 ** attempt))
+        if output is None:
+            return data
+        _write_atomically(output, data)
+        return None
+
+    def generate(self, output=None, on_progress=None, cancel=None, timeout=None, download=True, **request):
+        """Submits a job, follows it and returns its result with the video.
+
+        request: image (path or bytes) or ref_image_b64; audio (path or bytes), audio_b64 or text; voice,
+        resolution, quality, prompt, seed, num_gpus, max_duration_sec, job_id. The MP4 is written atomically
+        to ``output``, else returned as ``result["video"]`` (bytes). ``cancel`` is a threading.Event: setting
+        it stops waiting and cancels the job on the server, as does running past ``timeout`` seconds
+        (default: the client's, 30 min). Raises RemoteError (the job's own error code when it failed).
+        """
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit if limit else None
+        job = self.submit(**request)
+        try:
+            if on_progress is not None:
+                on_progress(job)
+            remaining = (deadline - time.monotonic()) if deadline else None
+            job = self.wait(job["id"], on_progress=on_progress, cancel=cancel, timeout=remaining)
+        except RemoteError as e:
+            if e.code in ("timeout", "cancelled"):
+                try:  # the caller stopped waiting: free the GPUs for others (best effort)
+                    self._open("DELETE", f"/v1/jobs/{job['id']}")
+                except RemoteError:
+                    pass
+            e.job_id = e.job_id or job["id"]
+            raise
+        if job["state"] != "succeeded":
+            error = job.get("error") or {}
+            raise RemoteError(error.get("code") or job["state"],
+                              f"job {job['id']} {job['state']}: {error.get('message') or 'no reason given'}",
+                              job_id=job["id"])
+        result = _result_from(job, self.base_url)
+        if download:
+            data = self.download(job["id"], output)
+            if output is None:
+                result["video"] = data
+            else:
+                result["output"] = output
+        return result
+
+    def generate_batch(self, requests, max_workers=None, **options):
+        """Runs several jobs at once (the server schedules them over its GPUs); returns, in input order, each
+        job's result (``ok`` True) or ``{"ok": False, "job_id", "error": RemoteError}``: one failure does not
+        sink the others. Each request is a dict of generate()'s keywords (output included)."""
+        requests = list(requests)
+
+        def one(request):
+            try:
+                return self.generate(**dict(options, **request))
+            except RemoteError as e:
+                return {"ok": False, "job_id": e.job_id, "error": e}
+
+        if not requests:
+            return []
+        with ThreadPoolExecutor(max_workers=max_workers or min(32, len(requests))) as pool:
+            return list(pool.map(one, requests))
+
+    # -------------------------------------------------------------------------------------------------
+    # Stats
+
+    def get_stats(self):
+        """The server's statistics: jobs, success rate, p50/p95 time, GPU-seconds, cost, queue."""
+        return self._json("GET", "/v1/stats")
+
+    def reset_stats(self):
+        """Resets the statistics; returns the (empty) stats."""
+        return self._json("POST", "/v1/stats/reset", {})
+
+    def health(self):
+        """True when the server answers /healthz with 200."""
+        try:
+            with urllib.request.urlopen(self.base_url + "/healthz", timeout=self.request_timeout) as r:
+                return r.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+
+def _result_from(job, base_url):
+    r = job.get("result") or {}
+    return {
+        "ok": True,
+        "id": job["id"],
+        "job_id": job.get("job_id"),
+        "state": job["state"],
+        "video_url": urllib.parse.urljoin(base_url + "/", r.get("video_url") or f"/v1/jobs/{job['id']}/video"),
+        "bytes": r.get("bytes"),
+        "frames": r.get("frames"),
+        "width": r.get("width"),
+        "height": r.get("height"),
+        "fps": r.get("fps"),
+        "duration_seconds": r.get("duration_seconds"),
+        "gpus": r.get("gpus"),
+        "devices": r.get("devices", []),
+        "gpu_seconds": r.get("gpu_seconds"),
+        "cost_usd": r.get("cost_usd"),
+        "attempts": r.get("attempts"),
+        "untrained_model": bool(r.get("untrained_model")),
+        "estimated_seconds": (job.get("plan") or {}).get("estimated_seconds"),
+        "timings": job.get("timings"),
+        "job": job,
+    }
+
+
+__all__ = ["RemoteClient", "RemoteError", "DEFAULT_TIMEOUT"]

@@ -1,0 +1,106 @@
+#include "cli/client_args.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "talkgen/error.hpp"
+
+namespace talkgen::cli {
+
+ClientOptions ClientArgs::options() const {
+  if (model.empty() == model_dir.empty())
+    fail(ErrorCode::invalid_argument, "give exactly one of --model demo or --model-dir DIR");
+  if (!model.empty() && model != "demo")
+    fail(ErrorCode::invalid_argument, "--model {}: the only built-in model is 'demo' (use --model-dir for weights)",
+         model);
+  ClientOptions o;
+  o.model = model;
+  o.model_dir = model_dir;
+  if (device.rfind("cuda:", 0) == 0) {
+    // --device cuda:N: exactly that GPU, never the CPU.
+    o.device = DevicePolicy::cuda;
+    try {
+      o.gpus = {std::stoi(device.substr(5))};
+    } catch (const std::exception&) {
+      fail(ErrorCode::invalid_argument, "--device {}: expected auto, cpu, cuda or cuda:N", device);
+    }
+  } else {
+    o.device = parse_device_policy(device);
+  }
+  // On the CPU, --gpus N means N CPU ranks unless --cpu-ranks says otherwise.
+  const auto gpus = job_gpus();
+  o.cpu_ranks = cpu_ranks.value_or(gpus.value_or(1));
+  if (attempts < 1) fail(ErrorCode::invalid_argument, "--attempts must be at least 1, got {}", attempts);
+  o.retry.max_attempts = attempts;
+  return o;
+}
+
+std::optional<int> ClientArgs::job_gpus() const {
+  if (gpus == "auto") return std::nullopt;
+  try {
+    std::size_t used = 0;
+    const int n = std::stoi(gpus, &used);
+    if (used == gpus.size() && n >= 1) return n;
+  } catch (const std::exception&) {
+  }
+  fail(ErrorCode::invalid_argument, "--gpus {}: expected a positive number or 'auto'", gpus);
+}
+
+std::optional<std::chrono::milliseconds> ClientArgs::job_timeout() const {
+  if (!timeout_seconds) return std::nullopt;
+  if (!(*timeout_seconds >= 0))
+    fail(ErrorCode::invalid_argument, "--timeout must be seconds >= 0 (0 = none), got {}", *timeout_seconds);
+  return std::chrono::milliseconds(static_cast<long long>(std::llround(*timeout_seconds * 1000)));
+}
+
+void add_client_options(CLI::App& cmd, ClientArgs& a) {
+  cmd.add_option("--model", a.model, "Built-in model: 'demo' (tiny, untrained, runs on a CPU)");
+  cmd.add_option("--model-dir", a.model_dir,
+                 "Folder with Wan2.1-I2V-14B-480P/, chinese-wav2vec2-base/, InfiniteTalk/single/");
+  cmd.add_option("--device", a.device, "auto (CUDA GPUs if any, else the CPU), cuda, cuda:N or cpu")
+      ->capture_default_str();
+  cmd.add_option("--gpus", a.gpus, "Devices per job: a number, or 'auto' (the Planner's choice on CUDA, else 1)")
+      ->capture_default_str();
+  cmd.add_option("--cpu-ranks", a.cpu_ranks, "CPU ranks in the pool when running on the CPU (default: --gpus, or 1)");
+  cmd.add_option("--timeout", a.timeout_seconds, "Per-job time limit in seconds, counted from its start (0 = none)");
+  cmd.add_option("--attempts", a.attempts, "Attempts per job for out-of-memory / collective timeouts (1 = no retry)")
+      ->capture_default_str();
+}
+
+std::string devices_text(const std::vector<std::string>& devices) {
+  if (devices.empty()) return "no device";
+  bool all_cpu = true;
+  for (const auto& d : devices) all_cpu = all_cpu && d == "cpu";
+  if (all_cpu) return devices.size() == 1 ? "cpu" : fmt::format("cpu x{}", devices.size());
+  std::string s;
+  for (const auto& d : devices) s += (s.empty() ? "" : ",") + d;
+  return s;
+}
+
+bool ProgressLine::print(const JobProgress& p) {
+  static const char* kStages[] = {"preparing", "sampling", "decoding", "encoding", "done"};
+  if (p.state == JobState::retrying && last_state_ != JobState::retrying) {
+    fmt::print(stderr, "{}attempt {} failed; retrying\n", drawn_ ? "\n" : "", p.attempt);
+    drawn_ = false;
+  }
+  last_state_ = p.state;
+  if (p.state != JobState::running) return true;
+  const auto& g = p.generate;
+  const int width = 30;
+  const int filled = static_cast<int>(g.fraction * width);
+  fmt::print(stderr, "\r[{:<{}}] {:3.0f}% {} chunk {}/{} step {}/{}{} ({} device{}{})   ", std::string(filled, '#'),
+             width, g.fraction * 100, kStages[static_cast<int>(g.stage)], g.chunk + 1, std::max(g.chunks, 1), g.step,
+             g.steps, g.eta_seconds >= 0 ? fmt::format(" eta {:.0f}s", g.eta_seconds) : "", p.gpus,
+             p.gpus == 1 ? "" : "s", p.attempt > 1 ? fmt::format(", attempt {}", p.attempt) : "");
+  drawn_ = true;
+  return true;
+}
+
+void ProgressLine::end() {
+  if (drawn_) fmt::print(stderr, "\n");
+  drawn_ = false;
+}
+
+}  // namespace talkgen::cli

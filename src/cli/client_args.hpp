@@ -1,0 +1,48 @@
+// The options `generate` and `batch` share: the model, the devices and the job policy, turned into
+// ClientOptions; and the progress line they draw on a terminal.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/exit_code.hpp"
+#include "talkgen/client.hpp"
+
+namespace talkgen::cli {
+
+struct ClientArgs {
+  std::string model, model_dir, device = "auto", gpus = "auto";
+  std::optional<int> cpu_ranks;
+  std::optional<double> timeout_seconds;
+  int attempts = 3;
+
+  /// Checks the combination and builds the Client's options (Error(invalid_argument) when malformed).
+  ClientOptions options() const;
+  /// --gpus: nullopt for "auto" (the Planner decides), else the number.
+  std::optional<int> job_gpus() const;
+  /// --timeout as a job time limit; nullopt when not given.
+  std::optional<std::chrono::milliseconds> job_timeout() const;
+};
+
+/// --model, --model-dir, --device, --gpus, --cpu-ranks, --timeout, --attempts.
+void add_client_options(CLI::App& cmd, ClientArgs& args);
+
+/// "cuda:0,cuda:1" / "cpu x2".
+std::string devices_text(const std::vector<std::string>& devices);
+
+/// One line rewritten in place on a terminal (stderr): state, bar, stage, chunk / step, ETA.
+class ProgressLine {
+ public:
+  bool print(const JobProgress& p);
+  void end();
+
+ private:
+  JobState last_state_ = JobState::queued;
+  bool drawn_ = false;
+};
+
+}  // namespace talkgen::cli

@@ -1,0 +1,38 @@
+// A job's files under --data-dir: jobs/<id>/image, jobs/<id>/audio (as the client sent them) and
+// jobs/<id>/video.mp4 (the result). Every file is written to a temporary name, synced and renamed, so a
+// crash leaves either the whole file or none. The names are fixed here: a client never names a path.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace talkgen::server {
+
+/// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename, fsync of the folder).
+/// Error(io_error) naming the path and the system's reason.
+void write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes);
+
+class JobFiles {
+ public:
+  /// Creates `data_dir/jobs` when missing. Error(io_error) when it cannot.
+  explicit JobFiles(std::string data_dir);
+
+  std::string folder(const std::string& id) const;
+  std::string image_path(const std::string& id) const;
+  std::string audio_path(const std::string& id) const;
+  std::string video_path(const std::string& id) const;
+
+  /// Creates the job's folder and writes its inputs (audio may be empty: a text job).
+  void write_inputs(const std::string& id, const std::vector<std::uint8_t>& image,
+                    const std::vector<std::uint8_t>& audio) const;
+  /// Removes the job's folder and everything in it (missing is fine).
+  void remove(const std::string& id) const;
+  /// The ids that have a folder.
+  std::vector<std::string> ids() const;
+
+ private:
+  std::string root_;  // data_dir/jobs
+};
+
+}  // namespace talkgen::server

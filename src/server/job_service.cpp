@@ -1,0 +1,394 @@
+#include "server/job_service.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "client/job_id.hpp"
+#include "server/http_error.hpp"
+#include "talkgen/log.hpp"
+
+namespace talkgen::server {
+
+namespace {
+
+using nlohmann::json;
+
+std::string database_path(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) fail(ErrorCode::io_error, "cannot create --data-dir '{}': {}", data_dir, ec.message());
+  return (std::filesystem::path(data_dir) / "jobs.db").string();
+}
+
+bool unfinished_state(const std::string& s) { return s == "queued" || s == "running" || s == "retrying"; }
+
+}  // namespace
+
+JobService::JobService(ClientOptions client_options, std::string data_dir, Limits limits, JobCustomizer customize)
+    : limits_(limits), customize_(std::move(customize)), data_dir_(data_dir), store_(database_path(data_dir)), files_(data_dir) {
+  client_ = std::make_unique<Client>(std::move(client_options));
+  recover();
+}
+
+JobService::~JobService() {
+  stop_events();
+  // Cancels what is left; on_done() puts those jobs back to queued, so the store must outlive the Client.
+  client_.reset();
+}
+
+void JobService::recover() {
+  // A crash between writing a job's files and its record leaves a folder nobody knows: not accepted.
+  const auto known_ids = store_.ids();
+  const std::set<std::string> known(known_ids.begin(), known_ids.end());
+  for (const std::string& id : files_.ids())
+    if (!known.count(id)) files_.remove(id);
+
+  const auto unfinished = store_.unfinished();
+  for (const JobRecord& record : unfinished) {
+    JobRecord r = record;
+    if (r.state != "queued") {  // it was running when the server died: from the start again
+      store_.mark_queued(r.id, true);
+      r.state = "queued";
+    }
+    try {
+      enqueue(r);
+    } catch (const Error& e) {
+      store_.mark_finished(r.id, "failed", nullptr, to_string(e.code()),
+                           fmt::format("could not be queued again after a server restart: {}", e.what()),
+                           now_seconds());
+    }
+  }
+  if (!unfinished.empty())
+    log_info("serve: {} unfinished job(s) from before the restart queued again", unfinished.size());
+}
+
+JobService::Submitted JobService::existing_or_conflict(const JobRecord& record,
+                                                      const std::string& fingerprint) const {
+  if (record.fingerprint != fingerprint)
+    throw HttpError(409, "conflict", fmt::format("job_id '{}' was already used for a different request (job "
+                    "{}); use a new job_id for a new job", record.client_key, record.id));
+  return {to_json(record), false};
+}
+
+JobService::Submitted JobService::submit(JobRequest request) {
+  const auto refuse_if_draining = [this] {
+    if (draining_)
+      throw HttpError(503, "draining", "the server is shutting down and takes no new jobs; retry against "
+                      "the restarted server");
+  };
+  refuse_if_draining();
+  const std::string fingerprint = request_fingerprint(request);
+  // A retry of an accepted job: answer at once, without decoding the media again.
+  if (!request.client_key.empty())
+    if (auto existing = store_.find_by_client_key(request.client_key))
+      return existing_or_conflict(*existing, fingerprint);
+
+  const MediaFacts facts = validate_job_request(request, limits_);
+
+  std::lock_guard<std::mutex> submit_lock(submit_mutex_);
+  refuse_if_draining();
+  if (!request.client_key.empty())
+    if (auto existing = store_.find_by_client_key(request.client_key))
+      return existing_or_conflict(*existing, fingerprint);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (static_cast<int>(live_.size()) >= limits_.max_queued_jobs)
+      throw HttpError(429, "too_many_jobs", fmt::format("{} jobs are queued or running, the limit "
+                      "(--max-queued-jobs); retry later", live_.size()));
+  }
+
+  JobRecord record;
+  record.id = client::make_job_id();
+  record.client_key = request.client_key;
+  record.fingerprint = fingerprint;
+  record.request = request_parameters(request, facts);
+  record.created_at = now_seconds();
+  files_.write_inputs(record.id, request.image, request.audio);
+  if (!store_.insert(record)) {
+    files_.remove(record.id);
+    fail(ErrorCode::internal, "job_id '{}' was taken while the job was being stored", request.client_key);
+  }
+  try {
+    enqueue(record);
+  } catch (...) {
+    store_.remove(record.id);
+    files_.remove(record.id);
+    throw;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++submitted_total_;
+  }
+  log_info("serve: job {} accepted ({}, {})", record.id, record.request.value("quality", ""),
+           record.request.value("speech", ""));
+  return {to_json(record), true};
+}
+
+void JobService::enqueue(const JobRecord& r) {
+  Job job;
+  job.job_id = r.id;
+  GenerateOptions& g = job.generate;
+  const json& q = r.request;
+  g.image_path = files_.image_path(r.id);
+  if (q.value("speech", "audio") == "audio") {
+    g.audio_path = files_.audio_path(r.id);
+  } else {
+    g.speech_text = q.value("script_text", "");
+    if (q.contains("voice")) g.speech.voice = q["voice"].get<std::string>();
+  }
+  g.output_path = files_.video_path(r.id);
+  g.resolution = parse_resolution(q.value("resolution", "480p"));
+  g.quality = parse_quality(q.value("quality", "balanced"));
+  g.seed = q.value("seed", std::int64_t{42});
+  if (q.contains("prompt") && q["prompt"].is_string()) g.prompt = q["prompt"].get<std::string>();
+  if (q.contains("num_gpus") && q["num_gpus"].is_number_integer()) job.gpus = q["num_gpus"].get<int>();
+  if (q.contains("max_duration_sec") && q["max_duration_sec"].is_number())
+    job.max_duration_seconds = q["max_duration_sec"].get<double>();
+  if (customize_) customize_(job);
+
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_[r.id] = Live{};
+  }
+  JobCallbacks callbacks;
+  callbacks.progress = [this](const JobProgress& p) { return on_progress(p); };
+  callbacks.done = [this](const JobResult& result) { on_done(result); };
+  try {
+    client_->submit(std::move(job), std::move(callbacks));
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(r.id);
+    throw;
+  }
+}
+
+bool JobService::on_progress(const JobProgress& p) {
+  // A final state is announced only once on_done() has written the record: clients that see
+  // `succeeded` must find the video there (GET /video would answer 409 not_ready otherwise).
+  if (is_finished(p.state)) return true;
+  bool became_running = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = live_.find(p.job_id);
+    if (it == live_.end()) return true;
+    Live& live = it->second;
+    if (p.state == JobState::running && !live.started) live.started = became_running = true;
+    live.progress.state = p.state;
+    live.progress.generate = p.generate;
+    live.progress.attempt = p.attempt;
+    live.progress.gpus = p.gpus;
+    // A retry starts its fraction again at 0; clients see the job's best so far, never a step back.
+    live.progress.fraction = std::max(live.progress.fraction, std::clamp(p.generate.fraction, 0.0, 1.0));
+    ++live.seq;
+  }
+  changed_.notify_all();
+  if (became_running) {
+    try {
+      store_.mark_running(p.job_id, now_seconds());
+    } catch (const Error& e) {
+      log_error("serve: job {}: {}", p.job_id, e.what());
+    }
+  }
+  return true;
+}
+
+void JobService::on_done(const JobResult& r) {
+  bool user_cancelled = false, started = false;
+  double fraction = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (const auto it = live_.find(r.job_id); it != live_.end()) {
+      user_cancelled = it->second.user_cancelled;
+      started = it->second.started;
+      fraction = it->second.progress.fraction;
+    }
+    gpu_seconds_total_ += r.gpu_seconds;
+  }
+  try {
+    if (r.state == JobState::cancelled && !user_cancelled) {
+      // Stopped by drain or shutdown, not by a client: it runs again at the next start.
+      store_.mark_queued(r.job_id, started);
+    } else {
+      std::int64_t bytes = 0;
+      if (r.ok()) {
+        std::error_code ec;
+        bytes = static_cast<std::int64_t>(std::filesystem::file_size(files_.video_path(r.job_id), ec));
+      }
+      json result = result_to_json(r, bytes);
+      result["progress"] = r.ok() ? 1.0 : fraction;  // where a failed or cancelled job stopped
+      store_.mark_finished(r.job_id, to_string(r.state), result,
+                           r.error_code == ErrorCode::ok ? std::string() : to_string(r.error_code),
+                           r.error_message, now_seconds());
+    }
+  } catch (const Error& e) {
+    log_error("serve: job {} finished ({}) but its record could not be updated: {}", r.job_id,
+              to_string(r.state), e.what());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(r.job_id);
+  }
+  changed_.notify_all();
+}
+
+json JobService::to_json(const JobRecord& record) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = live_.find(record.id);
+  return job_to_json(record, it == live_.end() ? nullptr : &it->second.progress);
+}
+
+std::optional<json> JobService::job(const std::string& id) const {
+  const auto record = store_.get(id);
+  if (!record) return std::nullopt;
+  return to_json(*record);
+}
+
+json JobService::list(int limit, int offset, const std::string& state) const {
+  json jobs = json::array();
+  for (const JobRecord& r : store_.list(limit, offset, state)) jobs.push_back(to_json(r));
+  const std::int64_t total = store_.count(state);
+  const std::int64_t next = offset + static_cast<std::int64_t>(jobs.size());
+  return json{{"jobs", jobs}, {"total", total}, {"limit", limit}, {"offset", offset},
+              {"next_offset", next < total && !jobs.empty() ? json(next) : json(nullptr)}};
+}
+
+JobService::Removal JobService::remove(const std::string& id, json* job_after) {
+  auto record = store_.get(id);
+  if (!record) return Removal::not_found;
+  bool live = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (const auto it = live_.find(id); it != live_.end()) {
+      it->second.user_cancelled = true;
+      live = true;
+    }
+  }
+  if (live) {
+    client_->cancel(id);  // on_done() records `cancelled` (or the job finished first: its own state)
+  } else if (unfinished_state(record->state)) {
+    // Known but not in the Client (left queued by a drain): cancelling is just writing it down.
+    store_.mark_finished(id, "cancelled", nullptr, to_string(ErrorCode::cancelled), "cancelled by the client",
+                         now_seconds());
+  } else {
+    store_.remove(id);
+    files_.remove(id);
+    return Removal::deleted;
+  }
+  if (job_after) {
+    record = store_.get(id);
+    if (record) *job_after = to_json(*record);
+  }
+  return Removal::cancelling;
+}
+
+std::string JobService::video_path(const std::string& id) const {
+  const auto record = store_.get(id);
+  if (!record) throw HttpError(404, "not_found", fmt::format("no job '{}'", id));
+  if (record->state != "succeeded")
+    throw HttpError(409, "not_ready", fmt::format("job {} is {}; the video is there once it has succeeded",
+                                                  id, record->state));
+  const std::string path = files_.video_path(id);
+  if (!std::filesystem::exists(path))
+    fail(ErrorCode::io_error, "the video of job {} is missing from the server's data folder", id);
+  return path;
+}
+
+std::optional<JobService::Event> JobService::next_event(const std::string& id, std::uint64_t after,
+                                                        std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  // Live jobs: wait for a newer sequence number. Finished (or not running here): the record answers.
+  const auto ready = [&] {
+    if (events_stopped_) return true;
+    const auto it = live_.find(id);
+    return it == live_.end() || it->second.seq > after || after == 0;
+  };
+  if (!changed_.wait_for(lock, timeout, ready)) return std::nullopt;
+  if (events_stopped_) return std::nullopt;
+  const auto it = live_.find(id);
+  if (it != live_.end()) {
+    const std::uint64_t seq = it->second.seq;
+    lock.unlock();
+    const auto record = store_.get(id);
+    if (!record) throw HttpError(404, "not_found", fmt::format("no job '{}'", id));
+    // The record may already be final (on_done() writes it before the job leaves live_).
+    return Event{to_json(*record), seq, !unfinished_state(record->state)};
+  }
+  lock.unlock();
+  const auto record = store_.get(id);
+  if (!record) throw HttpError(404, "not_found", fmt::format("no job '{}'", id));
+  const bool finished = !unfinished_state(record->state);
+  if (!finished) {
+    // Known but idle here (left queued by a drain): nothing will change until a restart.
+    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(1000)));
+    if (after != 0) return std::nullopt;
+  }
+  return Event{to_json(*record), after + 1, finished};
+}
+
+void JobService::stop_events() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    events_stopped_ = true;
+  }
+  changed_.notify_all();
+}
+
+void JobService::begin_drain() {
+  draining_ = true;
+  std::vector<std::string> waiting;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [id, live] : live_)
+      if (!live.started) waiting.push_back(id);
+  }
+  for (const std::string& id : waiting) client_->cancel(id);  // on_done() keeps them queued on disk
+  log_info("serve: draining: {} queued job(s) kept for the next start", waiting.size());
+}
+
+bool JobService::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return live_.empty(); });
+}
+
+void JobService::interrupt_all() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& entry : live_) ids.push_back(entry.first);
+  }
+  for (const std::string& id : ids) client_->cancel(id);
+}
+
+json JobService::stats() const {
+  json j = stats_to_json(client_->stats());
+  const ClientDevices& d = client_->devices();
+  j["devices"] = d.devices;
+  j["device_policy"] = to_string(d.policy);
+  j["gpu_type"] = d.gpu_type;
+  j["untrained_model"] = client_->untrained_model();
+  j["draining"] = draining_.load();
+  return j;
+}
+
+void JobService::reset_stats() { client_->reset_stats(); }
+
+Plan JobService::plan(double duration_seconds, Quality quality, Resolution resolution,
+                      const PlanLimits& limits) const {
+  return client_->plan(duration_seconds, quality, resolution, limits);
+}
+
+JobService::Counts JobService::counts() const {
+  Counts c;
+  const ClientStats s = client_->stats();
+  c.queued = s.queued;
+  c.running = s.running;
+  c.by_state = store_.count_by_state();
+  std::lock_guard<std::mutex> lock(mutex_);
+  c.gpu_seconds_total = gpu_seconds_total_;
+  c.submitted_total = submitted_total_;
+  return c;
+}
+
+}  // namespace talkgen::server

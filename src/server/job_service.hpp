@@ -1,0 +1,130 @@
+// The server's job logic over talkgen::Client, with no HTTP in it: accept a validated request durably
+// (files, then the record, then Client::submit), follow each job through the Client's callbacks, answer
+// queries from the store, cancel or delete, and bring unfinished jobs back after a restart.
+//
+// Rules that keep "nothing lost, nothing run twice":
+//  - a job is on disk (inputs + record) before it is queued and before the client hears "201";
+//  - a client job_id maps to one record (UNIQUE in SQLite; a submit lock closes the check-then-insert race);
+//  - the record says `cancelled` only when a client asked (DELETE): a job stopped by drain or shutdown goes
+//    back to `queued` and runs from the start at the next start.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "server/api_json.hpp"
+#include "server/job_files.hpp"
+#include "server/job_request.hpp"
+#include "server/job_store.hpp"
+#include "server/limits.hpp"
+#include "talkgen/client.hpp"
+
+namespace talkgen::server {
+
+class JobService {
+ public:
+  /// Applied to every job just before Client::submit (tests make demo jobs tiny with it).
+  using JobCustomizer = std::function<void(Job&)>;
+  /// Opens (or creates) the store under `data_dir`, makes the Client, and re-queues unfinished jobs.
+  JobService(ClientOptions client_options, std::string data_dir, Limits limits, JobCustomizer customize = {});
+  /// Stops the Client (running jobs go back to queued on disk) and closes the store.
+  ~JobService();
+  JobService(const JobService&) = delete;
+  JobService& operator=(const JobService&) = delete;
+
+  struct Submitted {
+    nlohmann::json job;
+    bool created = false;  ///< false: the job this job_id made before
+  };
+  /// HttpError: 503 draining, 409 conflict (same job_id, other request), 429 too_many_jobs.
+  /// Error: invalid_argument / unsupported from validation or the Client, io_error from the disk.
+  Submitted submit(JobRequest request);
+
+  std::optional<nlohmann::json> job(const std::string& id) const;
+  /// {"jobs", "total", "limit", "offset", "next_offset"}.
+  nlohmann::json list(int limit, int offset, const std::string& state) const;
+
+  enum class Removal { not_found, cancelling, deleted };
+  /// Unfinished: cancels (`job_after` gets the job object). Finished: deletes the record and its files.
+  Removal remove(const std::string& id, nlohmann::json* job_after);
+
+  /// The MP4 of a succeeded job. HttpError 404 (unknown id) / 409 not_ready (not succeeded yet).
+  std::string video_path(const std::string& id) const;
+
+  /// One step of an event stream: the job once its sequence number passes `after` (or at once when
+  /// `after` is 0), or nullopt after `timeout` with nothing new, or when stop_events() was called.
+  struct Event {
+    nlohmann::json job;
+    std::uint64_t seq = 0;
+    bool finished = false;  ///< the job is finished: the stream ends after this event
+  };
+  /// Throws HttpError(404) for an unknown id.
+  std::optional<Event> next_event(const std::string& id, std::uint64_t after, std::chrono::milliseconds timeout);
+  /// Ends every waiting event stream (server shutdown).
+  void stop_events();
+  bool events_stopped() const { return events_stopped_; }
+
+  /// Refuses new jobs from now on; jobs not yet started are stopped and stay queued on disk.
+  void begin_drain();
+  bool draining() const { return draining_; }
+  /// Waits until no job runs in this process; false on timeout.
+  bool wait_idle(std::chrono::milliseconds timeout);
+  /// Stops every job still running (they go back to queued on disk).
+  void interrupt_all();
+
+  nlohmann::json stats() const;
+  void reset_stats();
+  Plan plan(double duration_seconds, Quality quality, Resolution resolution, const PlanLimits& limits) const;
+
+  struct Counts {
+    std::int64_t queued = 0, running = 0;   ///< in the Client now
+    std::map<std::string, std::int64_t> by_state;  ///< records by state
+    double gpu_seconds_total = 0;           ///< since this process started
+    std::int64_t submitted_total = 0;       ///< accepted by this process
+  };
+  Counts counts() const;
+
+ private:
+  struct Live {
+    LiveProgress progress;
+    std::uint64_t seq = 1;
+    bool started = false;         // has reported running at least once
+    bool user_cancelled = false;  // DELETE asked: `cancelled` is final
+  };
+
+  void recover();
+  void enqueue(const JobRecord& record);
+  bool on_progress(const JobProgress& progress);
+  void on_done(const JobResult& result);
+  nlohmann::json to_json(const JobRecord& record) const;  // takes mutex_
+  Submitted existing_or_conflict(const JobRecord& record, const std::string& fingerprint) const;
+
+  Limits limits_;
+  JobCustomizer customize_;
+  std::string data_dir_;
+  JobStore store_;
+  JobFiles files_;
+  std::unique_ptr<Client> client_;  // destroyed first (its callbacks use the store)
+
+  mutable std::mutex mutex_;        // live_ and the counters
+  std::condition_variable changed_; // any live job moved
+  std::map<std::string, Live> live_;
+  double gpu_seconds_total_ = 0;
+  std::int64_t submitted_total_ = 0;
+
+  std::mutex submit_mutex_;         // job_id check + insert, one at a time
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> events_stopped_{false};
+};
+
+}  // namespace talkgen::server

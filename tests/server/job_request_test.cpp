@@ -1,0 +1,157 @@
+// POST /v1/jobs bodies: parsing (JSON and form), validation by decoding, limits, fingerprints.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "server/http_error.hpp"
+#include "server/job_request.hpp"
+#include "server_test_support.hpp"
+
+using namespace talkgen::server;
+using namespace talkgen_test;
+using nlohmann::json;
+using talkgen::ErrorCode;
+
+namespace {
+
+json minimal_body() {
+  return json{{"ref_image_b64", b64(portrait_bytes())}, {"audio_b64", b64(wav_bytes(1.0))}};
+}
+
+int http_status_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const HttpError& e) {
+    return e.status();
+  } catch (const talkgen::Error& e) {
+    return http_status_for(e.code());
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a JSON job in the original system's shape is parsed with defaults", "[server][request]") {
+  const JobRequest r = parse_job_json(minimal_body().dump());
+  CHECK(r.image == portrait_bytes());
+  CHECK(r.audio == wav_bytes(1.0));
+  CHECK(r.script_text.empty());
+  CHECK(r.client_key.empty());
+  CHECK(r.resolution == talkgen::Resolution::p480);
+  CHECK(r.quality == talkgen::Quality::balanced);
+  CHECK(r.seed == 42);
+  CHECK_FALSE(r.num_gpus.has_value());
+  CHECK_FALSE(r.prompt.has_value());
+
+  json body = {{"ref_image_b64", "data:image/png;base64," + b64(portrait_bytes())},
+               {"script_text", "Hello there"}, {"voice", "en-us"}, {"resolution", "720p"}, {"quality", "draft"},
+               {"seed", -7}, {"num_gpus", 2}, {"max_duration_sec", 12.5}, {"job_id", "order-17:a_b.c"},
+               {"prompt", "A woman speaks."}};
+  const JobRequest t = parse_job_json(body.dump());
+  CHECK(t.image == portrait_bytes());
+  CHECK(t.audio.empty());
+  CHECK(t.script_text == "Hello there");
+  CHECK(t.voice == "en-us");
+  CHECK(t.resolution == talkgen::Resolution::p720);
+  CHECK(t.quality == talkgen::Quality::draft);
+  CHECK(t.seed == -7);
+  CHECK(t.num_gpus == 2);
+  CHECK(t.max_duration_sec == 12.5);
+  CHECK(t.client_key == "order-17:a_b.c");
+  CHECK(t.prompt == std::optional<std::string>("A woman speaks."));
+}
+
+TEST_CASE("malformed job bodies are 400, unusable values 422", "[server][request]") {
+  CHECK(http_status_of([] { parse_job_json("{not json"); }) == 400);
+  CHECK(http_status_of([] { parse_job_json("[1,2]"); }) == 400);
+  CHECK(http_status_of([] { parse_job_json(json{{"audio_b64", b64(wav_bytes(1.0))}}.dump()); }) == 400);
+  CHECK(http_status_of([] { parse_job_json(json{{"ref_image_b64", b64(portrait_bytes())}}.dump()); }) == 400);
+  auto with = [](const char* key, json value) {
+    json b = minimal_body();
+    b[key] = value;
+    return b.dump();
+  };
+  CHECK(http_status_of([&] { parse_job_json(with("script_text", "and text too")); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(with("seed", "42")); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(with("seed", 4.5)); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(with("num_gpus", 0)); }) == 422);
+  CHECK(http_status_of([&] { parse_job_json(with("max_duration_sec", -1)); }) == 422);
+  CHECK(http_status_of([&] { parse_job_json(with("quality", "ultra")); }) == 422);
+  CHECK(http_status_of([&] { parse_job_json(with("resolution", "1080p")); }) == 422);
+  CHECK(http_status_of([&] { parse_job_json(with("job_id", "../../etc/passwd")); }) == 422);
+  CHECK(http_status_of([&] { parse_job_json(with("job_id", std::string(129, 'a'))); }) == 422);
+  CHECK(http_status_of([&] { parse_job_json(with("audio_b64", "!!!!")); }) == 422);
+}
+
+TEST_CASE("multipart form jobs take file parts and text fields", "[server][request]") {
+  const auto image = portrait_bytes();
+  const auto audio = wav_bytes(1.0);
+  FormParts parts{{"ref_image", std::string(image.begin(), image.end())},
+                  {"audio", std::string(audio.begin(), audio.end())},
+                  {"seed", "9"}, {"num_gpus", ""}, {"quality", "draft"}, {"job_id", "form-1"}};
+  const JobRequest r = parse_job_form(parts);
+  CHECK(r.image == image);
+  CHECK(r.audio == audio);
+  CHECK(r.seed == 9);
+  CHECK_FALSE(r.num_gpus.has_value());
+  CHECK(r.quality == talkgen::Quality::draft);
+  CHECK(r.client_key == "form-1");
+  parts["seed"] = "nine";
+  CHECK(http_status_of([&] { parse_job_form(parts); }) == 400);
+}
+
+TEST_CASE("validation decodes the media and enforces the limits", "[server][request][limits]") {
+  Limits limits;
+  JobRequest r = parse_job_json(minimal_body().dump());
+  const MediaFacts facts = validate_job_request(r, limits);
+  CHECK(facts.image_width == 512);
+  CHECK(facts.image_height == 512);
+  CHECK(facts.audio_seconds == Approx(1.0).margin(0.01));
+
+  SECTION("10 minutes of audio over a 5-minute cap") {
+    r.audio = wav_bytes(600.0, 8000);
+    try {
+      validate_job_request(r, limits);
+      FAIL("expected the audio limit");
+    } catch (const talkgen::Error& e) {
+      CHECK(e.code() == ErrorCode::invalid_argument);
+      CHECK_THAT(e.what(), Catch::Contains("600.0 s") && Catch::Contains("--max-audio-seconds"));
+    }
+  }
+  SECTION("corrupt audio") {
+    r.audio = {'R', 'I', 'F', 'F', 1, 2, 3, 4, 'W', 'A', 'V', 'E', 9, 9, 9};
+    CHECK(http_status_of([&] { validate_job_request(r, limits); }) == 422);
+  }
+  SECTION("corrupt image") {
+    r.image.resize(r.image.size() / 3);  // a truncated PNG
+    CHECK(http_status_of([&] { validate_job_request(r, limits); }) == 422);
+    r.image = {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'};
+    CHECK(http_status_of([&] { validate_job_request(r, limits); }) == 422);
+  }
+  SECTION("an image over the pixel limit") {
+    limits.max_image_pixels = 256 * 256;
+    CHECK_THROWS_WITH(validate_job_request(r, limits), Catch::Contains("--max-image-pixels"));
+  }
+  SECTION("text over the character limit") {
+    r.audio.clear();
+    r.script_text = std::string(200, 'a');
+    limits.max_text_chars = 100;
+    CHECK_THROWS_WITH(validate_job_request(r, limits), Catch::Contains("--max-text-chars"));
+  }
+}
+
+TEST_CASE("fingerprints tell a retry from a different request", "[server][request]") {
+  const JobRequest a = parse_job_json(minimal_body().dump());
+  JobRequest b = parse_job_json(minimal_body().dump());
+  CHECK(request_fingerprint(a) == request_fingerprint(b));
+  b.seed = 43;
+  CHECK(request_fingerprint(a) != request_fingerprint(b));
+  JobRequest c = a;
+  c.audio.back() ^= 1;
+  CHECK(request_fingerprint(a) != request_fingerprint(c));
+  // Stored parameters carry no media bytes and no paths.
+  const json p = request_parameters(a, MediaFacts{512, 512, 1.0});
+  CHECK(p["speech"] == "audio");
+  CHECK(p["image_width"] == 512);
+  CHECK_FALSE(p.dump().find('/') != std::string::npos);
+}
