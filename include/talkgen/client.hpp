@@ -78,6 +78,9 @@ struct ClientOptions {
   PriceTable prices = PriceTable::defaults();
   /// Planner calibration directory (empty: CalibrationStore::default_directory(); missing is fine).
   std::string calibration_directory;
+  /// Finished jobs find() still knows, newest first; older ones are forgotten (their JobHandles keep
+  /// working), so a long-running Client (e.g. `talkgen serve`) does not grow without end. At least 1.
+  int finished_jobs_kept = 1000;
 };
 
 /// One generation job.
@@ -222,7 +225,8 @@ class Client {
 
   /// Cancels a queued or running job by id; false when no such unfinished job.
   bool cancel(const std::string& job_id);
-  /// A job submitted to this Client (finished ones are kept until reset_stats()); nullopt when unknown.
+  /// A job submitted to this Client: unfinished ones, and the newest ClientOptions::finished_jobs_kept
+  /// finished ones (until reset_stats()); nullopt when unknown or forgotten.
   std::optional<JobHandle> find(const std::string& job_id) const;
 
   ClientStats stats() const;

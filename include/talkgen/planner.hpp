@@ -155,6 +155,9 @@ struct PlanRequest {
   Resolution resolution = Resolution::p480;   ///< 480p = 480x832, 720p = 720x1280 (the landscape buckets)
   /// The exact sampler settings (e.g. the pipeline's quality_settings()); default: `quality`'s profile.
   std::optional<QualitySettings> settings;
+  /// The output frame size when it is known (the portrait's bucket: 640x640 for a square one at 480p,
+  /// 960x960 at 720p); 0 x 0: the resolution's landscape bucket (480x832 / 720x1280).
+  int frame_width = 0, frame_height = 0;
   std::string gpu_type;                       ///< required: "H100", ... or a calibrated device name
   int gpus_available = 1;
   std::optional<double> budget_usd;

@@ -32,41 +32,11 @@ OUT=${OUT:-/tmp/talkgen-device-out}
 mkdir -p "$OUT"
 BUDGET=${TALKGEN_BUDGET_S:-540}
 JOBS=${TALKGEN_PIPELINE_JOBS:-"A R B C"}
-left() { echo $((BUDGET - ($(date +%s) - START))); }
-step() { echo "=== [$(($(date +%s) - START))s, $(left)s left] $*"; }
-# run_step NAME ESTIMATE_S LIMIT_S LOG COMMAND...: runs when the estimate fits in what is left, output to the
-# terminal and LOG; the timeout is the smaller of LIMIT_S and what is left (less 10 s for the logs to come back).
-LAST_SKIPPED=0
-run_step() {
-  local name=$1 estimate=$2 limit=$3 log=$4; shift 4
-  LAST_SKIPPED=0
-  if [ "$(left)" -lt $((estimate + 10)) ]; then
-    step "SKIP $name: needs ~${estimate}s, $(left)s left"; LAST_SKIPPED=1; return 1
-  fi
-  local t=$(( $(left) - 10 < limit ? $(left) - 10 : limit ))
-  step "$name (estimate ${estimate}s, limit ${t}s)"
-  timeout --signal=INT "$t" "$@" 2>&1 | grep -vE "FutureWarning|UserWarning|warnings.warn|autocast" | tee "$log"
-  local rc=${PIPESTATUS[0]}
-  [ "$rc" = 124 ] && echo "$name: stopped at its ${t}s limit"
-  return "$rc"
-}
+# shellcheck source=scripts/device/steps.sh
+source scripts/device/steps.sh
 
 # ---- 1. build the CLI only ----
-step "build talkgen_cli (cuda preset)"
-# shellcheck source=scripts/device/env.sh
-source scripts/device/env.sh || exit 1
-{ nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv,noheader 2>&1
-  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1; } | sed 's/^/  /'
-if ! cmake --preset cuda >"$OUT/build.log" 2>&1; then
-  tail -30 "$OUT/build.log"; step "configure FAILED"; exit 1
-fi
-# Leave at least ~3 minutes for the measurements; an unfinished build resumes on the next call (warm machine).
-if ! timeout $(( $(left) - 180 )) cmake --build --preset cuda --target talkgen_cli -j"$(nproc)" >>"$OUT/build.log" 2>&1; then
-  grep -nE 'error|FAILED|undefined reference' "$OUT/build.log" | head -30
-  step "build FAILED or out of time (log: build.log); on the warm machine the next call resumes it"; exit 1
-fi
-TALKGEN=./build-cuda/talkgen
-step "build done"
+build_cli 180 || exit 1
 
 # ---- 2. calibration ----
 if [ "${TALKGEN_SKIP_CALIBRATION:-0}" != 1 ]; then
@@ -102,7 +72,9 @@ done
 
 # ---- 4. summary ----
 step "summary"
-python3 - "$OUT" <<'EOF' | tee "$OUT/summary.txt"
+echo "Planner accuracy (issue 8): measured wall time of Pipeline::run vs the planner's warm estimate" | tee "$OUT/summary.txt"
+python3 scripts/device/summarize_jobs.py "$OUT" A B C | tee -a "$OUT/summary.txt"
+python3 - "$OUT" <<'EOF' | tee -a "$OUT/summary.txt"
 import json, os, sys
 out = sys.argv[1]
 def load(name):
@@ -116,18 +88,6 @@ def compose(sec, job, steps, fpp):
     total = sec["preparing"] + job["chunks"] * chunk + sec["decoding"] + enc
     stream = (chunk + sec["decoding"] / job["chunks"] + enc / job["frames"] * 72) / 2.88
     return total / job["video_seconds"], stream
-print("Planner accuracy (issue 8): measured wall time of Pipeline::run vs the planner's warm estimate")
-print(f"{'job':<4} {'size':>9} {'frames':>6} {'steps':>5} {'fwd':>3} {'measured':>9} {'predicted':>9} {'error':>7}  calibrated")
-for name in "ABC":
-    r = load(f"pipeline_{name}.json")
-    if not r:
-        print(f"{name:<4} (not run)"); continue
-    j, s, p = r["job"], r["seconds"], r.get("planner", {})
-    pred = p.get("seconds", {}).get("total")
-    err = p.get("error_percent", {}).get("total")
-    print(f"{name:<4} {j['width']}x{j['height']:<4} {j['frames']:>6} {j['steps']:>5} {j['forwards_per_step']:>3} "
-          f"{s['total']:>8.1f}s {'n/a' if pred is None else f'{pred:.1f}s':>9} "
-          f"{'' if err is None else f'{err:+.1f}%':>7}  {p.get('calibrated', p.get('unavailable'))}")
 print()
 print("Seconds per video-second (issue 6), composed from measured stages; talkgen vs reference, same GPU:")
 ref = load("ref_pipeline_A.json")

@@ -1,11 +1,13 @@
 // `talkgen bench dit` and `talkgen bench vae`: model throughput on random full-size weights. On a GPU the
 // figures are stored as the planner's calibration for that GPU, driver and talkgen version.
+#include <algorithm>
 #include <cstdint>
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
 #include "cli/device_option.hpp"
 #include "model/dit/dit_benchmark.hpp"
+#include "model/dit/dit_scaling_benchmark.hpp"
 #include "model/vae/vae_benchmark.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
@@ -17,6 +19,7 @@ namespace {
 
 struct DitBenchArgs {
   std::string random = "14b", size = "480p", device = "cuda";
+  std::vector<int> gpus;  // world sizes to compare (sequence-parallel); empty: the one-device benchmark
   int frames = 81, reps = 3, warmup = 1;
   double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
 };
@@ -46,27 +49,72 @@ void record_for_planner(const at::Device& device, const std::function<void(Calib
              store.path_for(calibration.gpu_name, calibration.driver_version, version()));
 }
 
-int run_bench_dit(const DitBenchArgs& args) {
-  if (args.random != "14b") fail(ErrorCode::unsupported, "--random {}: only the 14b config is known", args.random);
+model::dit::DitBenchOptions dit_options(const DitBenchArgs& args) {
   model::dit::DitBenchOptions options;
+  if (args.random == "tiny") {
+    options.config = model::dit::DitConfig::tiny();  // seconds on a CPU: for trying the command out
+  } else if (args.random != "14b") {
+    fail(ErrorCode::unsupported, "--random {}: known configs are 14b and tiny", args.random);
+  }
   std::tie(options.height, options.width) = model::dit::parse_video_size(args.size);
   options.frames = args.frames;
-  options.device = parse_device(args.device);
   options.reps = args.reps;
   options.warmup = args.warmup;
   options.peak_tflops = args.peak_tflops;
+  return options;
+}
+
+void set_dit_rate(Calibration& c, double tflops, int64_t tokens, int64_t peak_bytes) {
+  c.dit_tflops = tflops;
+  c.measured_tokens = tokens;
+  c.dit_peak_bytes = peak_bytes > 0 ? peak_bytes : 0;
+}
+
+// --gpus 1,2,4: the same weights and inputs on each world size; the planner learns the all-to-all rate.
+int run_bench_dit_scaling(const DitBenchArgs& args) {
+  model::dit::DitScalingOptions options;
+  options.bench = dit_options(args);
+  options.world_sizes = args.gpus;
+  options.devices = rank_devices(args.device, *std::max_element(args.gpus.begin(), args.gpus.end()));
+  if (options.devices.front().is_cpu()) options.bench.dtype = at::kFloat;  // CPUs have no fast bf16
+  const auto r = model::dit::bench_dit_scaling(options);
+  fmt::print("dit {} random {} on up to {} x {}: {}x{}x{} frames = {} tokens, {:.2f} B params, built in {:.1f} s\n",
+             args.random, c10::toString(options.bench.dtype), options.devices.size(), r.device, options.bench.height,
+             options.bench.width, options.bench.frames, r.tokens, r.param_count / 1e9, r.build_s);
+  fmt::print("  {:>4} {:>10} {:>10} {:>8} {:>10} {:>9} {:>12} {:>11} {:>10}\n", "gpus", "forward s", "step s",
+             "speed-up", "efficiency", "MFU/GPU", "all-to-all", "max |diff|", "peak GiB");
+  for (const auto& p : r.points) {
+    fmt::print("  {:>4} {:>10.3f} {:>10.3f} {:>7.2f}x {:>9.0f}% {:>8.1f}% {:>7.1f} GB/s {:>11.3g} {:>10}\n",
+               p.world, p.forward_s, p.step_s, p.speedup_step, 100 * p.efficiency_step,
+               args.peak_tflops > 0 ? 100 * p.tflops / p.world / args.peak_tflops : 0.0, p.alltoall_gbps,
+               p.max_abs_diff, p.peak_bytes < 0 ? std::string("n/a") : fmt::format("{:.1f}", gib(p.peak_bytes)));
+  }
+  fmt::print("  (speed-up and efficiency per sampling step of 3 forwards; max |diff| against the 1-GPU output, "
+             "scale {:.3g})\n", r.points.front().output_scale);
+  const auto& one = r.points.front();
+  const auto& widest = r.points.back();
+  record_for_planner(options.devices.front(), [&](Calibration& c) {
+    set_dit_rate(c, one.tflops, r.tokens, one.peak_bytes);
+    if (widest.world > 1) {
+      c.gpus = widest.world;
+      c.comm_gbps = widest.alltoall_gbps;
+    }
+  });
+  return 0;
+}
+
+int run_bench_dit(const DitBenchArgs& args) {
+  if (!args.gpus.empty()) return run_bench_dit_scaling(args);
+  model::dit::DitBenchOptions options = dit_options(args);
+  options.device = parse_device(args.device);
   const auto r = model::dit::bench_dit(options);
-  fmt::print("dit 14b random bf16 on {}: {}x{}x{} frames = {} tokens, {:.2f} B params\n", r.device, options.height,
-             options.width, options.frames, r.tokens, r.param_count / 1e9);
+  fmt::print("dit {} random bf16 on {}: {}x{}x{} frames = {} tokens, {:.2f} B params\n", args.random, r.device,
+             options.height, options.width, options.frames, r.tokens, r.param_count / 1e9);
   fmt::print("  forward {:.3f} s ({:.1f} TFLOP, {:.0f} TFLOP/s, MFU {:.1f}% of {:.0f})\n", r.forward_s,
              r.flops.total() / 1e12, r.tflops, r.mfu * 100, args.peak_tflops);
   fmt::print("  step (3 forwards) {:.3f} s, peak memory {:.1f} GiB, weights built in {:.1f} s\n", r.step_s,
              gib(r.peak_bytes), r.build_s);
-  record_for_planner(options.device, [&](Calibration& c) {
-    c.dit_tflops = r.tflops;
-    c.measured_tokens = r.tokens;
-    c.dit_peak_bytes = r.peak_bytes > 0 ? r.peak_bytes : 0;
-  });
+  record_for_planner(options.device, [&](Calibration& c) { set_dit_rate(c, r.tflops, r.tokens, r.peak_bytes); });
   return 0;
 }
 
@@ -108,7 +156,9 @@ int run_bench_vae(const VaeBenchArgs& args) {
 CommandRun add_bench_dit(CLI::App& bench) {
   auto* cmd = bench.add_subcommand("dit", "DiT forward and 3-forward step on random 14B weights (GPU)");
   auto args = std::make_shared<DitBenchArgs>();
-  cmd->add_option("--random", args->random, "Random weights of this config")->capture_default_str();
+  cmd->add_option("--random", args->random, "Random weights of this config: 14b or tiny")->capture_default_str();
+  cmd->add_option("--gpus", args->gpus, "Compare these GPU counts, e.g. 1,2,4,8 (sequence-parallel, same weights; "
+                  "with --device cpu: in-process CPU ranks)")->delimiter(',')->check(CLI::Range(1, 64));
   cmd->add_option("--size", args->size, "480p, 720p or HxW")->capture_default_str();
   cmd->add_option("--frames", args->frames, "Video frames (1+4k)")->capture_default_str();
   cmd->add_option("--device", args->device, "cuda, cuda:N or cpu")->capture_default_str();

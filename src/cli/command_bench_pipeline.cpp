@@ -14,7 +14,9 @@
 
 #include "cli/command.hpp"
 #include "cli/device_option.hpp"
+#include "model/layers/device_timing.hpp"
 #include "pipeline/pipeline_benchmark.hpp"
+#include "pipeline/pipeline_group_benchmark.hpp"
 #include "pipeline/random_models.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/planner.hpp"
@@ -28,11 +30,11 @@ constexpr int kChunkFrames = 81, kMotionFrames = 9;
 struct PipelineBenchArgs {
   std::string preset = "14b", device = "cuda", text_encoder_device, image = "examples/portrait.png",
               audio = "examples/speech.wav", resolution = "480p", mode = "auto", output, plan_gpu, x264_preset;
-  int frames = kChunkFrames, steps = 4;
+  int frames = kChunkFrames, steps = 4, gpus = 1;
   std::optional<double> audio_seconds, shift;
   double text_guidance = 1.0, audio_guidance = 2.0;
   int64_t seed = 42;
-  bool json = false, batch_guidance = false;
+  bool json = false, batch_guidance = false, compare_single = false;
   std::string json_out;
 };
 
@@ -66,9 +68,6 @@ EncoderCallSeconds time_encoder_calls(const pipeline::PipelineModels& m, const a
   return s;
 }
 
-// Tokens per prompt the umT5 encoder sees (prompts are padded to this).
-int64_t text_tokens(const pipeline::Pipeline& p) { return p.models().tokenizer->seq_len(); }
-
 double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -84,7 +83,7 @@ struct Prediction {
 };
 std::optional<Prediction> predict(const pipeline::PipelineBenchResult& r, Resolution resolution,
                                   const std::string& gpu_type, const std::string& driver, bool text_on_cpu,
-                                  std::string* why_not) {
+                                  int gpus, std::string* why_not) {
   if (gpu_type.empty()) {
     *why_not = "no GPU to plan for (CPU run): pass --plan-gpu H100 to compare with a built-in type";
     return std::nullopt;
@@ -94,15 +93,18 @@ std::optional<Prediction> predict(const pipeline::PipelineBenchResult& r, Resolu
   request.settings = r.job.settings;
   request.quality = Quality::quality;
   request.resolution = resolution;
+  request.frame_width = r.job.width;  // the portrait's bucket (640x640 for a square one), not the landscape one
+  request.frame_height = r.job.height;
   request.gpu_type = gpu_type;
   request.driver_version = driver;
-  request.gpus_available = 1;
+  request.gpus_available = gpus;
   request.include_model_load = false;
   request.text_encoder = text_on_cpu ? TextEncoderPlacement::cpu : TextEncoderPlacement::gpu;
   try {
     Prediction p{evaluate_plan(request), {}, 0};
-    p.times = p.plan.options.front().times;
-    p.memory_gib = p.plan.options.front().memory_gib_per_gpu;
+    const PlanOption& option = p.plan.options.at(static_cast<size_t>(gpus - 1));
+    p.times = option.times;
+    p.memory_gib = option.memory_gib_per_gpu;
     return p;
   } catch (const Error& e) {
     *why_not = e.what();
@@ -127,6 +129,52 @@ Composed compose(const pipeline::PipelineBenchResult& r, const char* name, int s
   c.streaming_s_per_s = (chunk_sampling + s.decoding / r.job.chunks + s.encoding / r.job.frames * fresh) /
                         (fresh / kFps);
   return c;
+}
+
+// What was measured: the job (on all --gpus), and with one GPU also each encoder's call; with
+// --compare-single the same job on GPU 0 alone and how far apart the two videos are.
+struct Measurement {
+  pipeline::PipelineBenchResult result;
+  double build_s = 0;
+  std::optional<EncoderCallSeconds> encoder_calls;
+  int64_t text_tokens = 0;  // tokens per prompt umT5 sees (prompts are padded to this)
+  std::optional<pipeline::PipelineBenchResult> single;
+  double frames_max_abs_diff = -1, frames_mean_abs_diff = -1;
+};
+
+Measurement measure_alone(const pipeline::RandomModelOptions& models, const GenerateOptions& job) {
+  Measurement m;
+  auto t0 = std::chrono::steady_clock::now();
+  pipeline::Pipeline pipeline(pipeline::make_random_models(models));
+  model::layers::wait_for_device(models.device);
+  m.build_s = since(t0);
+  m.result = pipeline::bench_pipeline(pipeline, job);
+  m.encoder_calls = time_encoder_calls(pipeline.models(), models.device, m.result.job.height, m.result.job.width,
+                                       m.result.job.duration_seconds);
+  m.text_tokens = pipeline.models().tokenizer->seq_len();
+  return m;
+}
+
+Measurement measure_group(const pipeline::RandomModelOptions& models, const GenerateOptions& job,
+                          const PipelineBenchArgs& a) {
+  pipeline::GroupBenchOptions options;
+  options.devices = rank_devices(a.device, a.gpus);
+  options.models = models;
+  options.compare_single = a.compare_single;
+  auto g = pipeline::bench_pipeline_group(options, job);
+  Measurement m;
+  m.result = std::move(g.group);
+  m.build_s = g.build_s;
+  m.single = std::move(g.single);
+  m.frames_max_abs_diff = g.frames_max_abs_diff;
+  m.frames_mean_abs_diff = g.frames_mean_abs_diff;
+  return m;
+}
+
+nlohmann::json seconds_json(const pipeline::PipelineBenchResult& r) {
+  const auto& s = r.seconds;
+  return {{"preparing", s.preparing}, {"sampling", s.sampling}, {"decoding", s.decoding}, {"encoding", s.encoding},
+          {"total", s.total}, {"per_forward", r.forward_seconds}, {"steps", r.step_seconds}};
 }
 
 int run_bench_pipeline(const PipelineBenchArgs& a) {
@@ -171,19 +219,16 @@ int run_bench_pipeline(const PipelineBenchArgs& a) {
   model_options.preset = a.preset;
   model_options.device = device;
   model_options.text_encoder_device = text_device;
-  auto t0 = std::chrono::steady_clock::now();
-  pipeline::Pipeline pipeline(pipeline::make_random_models(model_options));
-  if (!device.is_cpu()) (void)at::zeros({1}, at::TensorOptions().device(device)).item<float>();
-  const double build_s = since(t0);
-
-  const auto r = pipeline::bench_pipeline(pipeline, job);
-  const EncoderCallSeconds encoder_calls =
-      time_encoder_calls(pipeline.models(), device, r.job.height, r.job.width, r.job.duration_seconds);
+  const Measurement m = a.gpus == 1 && !a.compare_single ? measure_alone(model_options, job)
+                                                         : measure_group(model_options, job, a);
+  const auto& r = m.result;
   std::string why_not;
-  const auto prediction = predict(r, job.resolution, gpu_name, driver, text_device.is_cpu(), &why_not);
+  const auto prediction = predict(r, job.resolution, gpu_name, driver, text_device.is_cpu(), a.gpus, &why_not);
   const Composed composed[] = {compose(r, "quality", 40, 3), compose(r, "balanced", 8, 2), compose(r, "draft", 4, 2)};
   const auto& s = r.seconds;
   const auto& st = r.job.settings;
+  const double build_s = m.build_s;
+  const auto& encoder_calls = m.encoder_calls;
 
   if (a.json || !a.json_out.empty()) {
     nlohmann::json out = {
@@ -194,13 +239,21 @@ int run_bench_pipeline(const PipelineBenchArgs& a) {
                  {"text_guidance", st.text_guidance}, {"audio_guidance", st.audio_guidance},
                  {"forwards_per_step", r.forwards_per_step}, {"forwards", r.forwards}, {"tokens", r.tokens},
                  {"mode", streaming ? "streaming" : "clip"}, {"batch_guidance", a.batch_guidance}}},
-        {"seconds", {{"model_build", build_s}, {"preparing", s.preparing}, {"sampling", s.sampling},
-                     {"decoding", s.decoding}, {"encoding", s.encoding}, {"total", s.total},
-                     {"per_forward", r.forward_seconds}, {"steps", r.step_seconds}}},
-        {"encoder_call_seconds", {{"umt5", encoder_calls.umt5}, {"wav2vec2", encoder_calls.wav2vec2},
-                                  {"clip", encoder_calls.clip}}},
+        {"gpus", a.gpus},
+        {"seconds", seconds_json(r)},
         {"seconds_per_video_second", s.total / r.job.duration_seconds},
         {"peak_gpu_gib", r.peak_bytes < 0 ? nlohmann::json() : nlohmann::json(gib(r.peak_bytes))}};
+    out["seconds"]["model_build"] = build_s;
+    if (encoder_calls)
+      out["encoder_call_seconds"] = {{"umt5", encoder_calls->umt5}, {"wav2vec2", encoder_calls->wav2vec2},
+                                     {"clip", encoder_calls->clip}};
+    if (m.single) {
+      out["single_gpu"] = {{"seconds", seconds_json(*m.single)},
+                           {"speedup_total", m.single->seconds.total / s.total},
+                           {"speedup_sampling", m.single->seconds.sampling / s.sampling},
+                           {"frames_max_abs_diff", m.frames_max_abs_diff},
+                           {"frames_mean_abs_diff", m.frames_mean_abs_diff}};
+    }
     if (prediction) {
       const auto& t = prediction->times;
       out["planner"] = {{"gpu_type", prediction->plan.gpu_type}, {"calibrated", prediction->plan.calibrated},
@@ -228,7 +281,8 @@ int run_bench_pipeline(const PipelineBenchArgs& a) {
     }
   }
 
-  fmt::print("bench pipeline: {} on {}{}\n", r.job.model_name, device_name,
+  fmt::print("bench pipeline: {} on {}{}{}\n", r.job.model_name, a.gpus > 1 ? fmt::format("{} x ", a.gpus) : "",
+             device_name,
              text_device != device ? fmt::format(" (umT5 on {})", text_device.str()) : "");
   fmt::print("  job: {}x{}, {} frames ({:.2f} s of video), {} chunk{} ({}), {} steps x {} forwards (text {:g}, "
              "audio {:g}) = {} DiT forwards of {} tokens\n",
@@ -238,9 +292,10 @@ int run_bench_pipeline(const PipelineBenchArgs& a) {
   std::string steps;
   for (double x : r.step_seconds) steps += fmt::format(" {:.2f}", x);
   fmt::print("  model build   {:8.2f} s  (random weights on the device; not part of the job)\n", build_s);
-  fmt::print("  encoder calls: umT5 {:.3f} s (2 prompts x {} tokens), wav2vec2 {:.3f} s ({:.2f} s of speech), "
-             "CLIP {:.3f} s (one {}x{} image)\n", encoder_calls.umt5, text_tokens(pipeline), encoder_calls.wav2vec2,
-             r.job.duration_seconds, encoder_calls.clip, r.job.width, r.job.height);
+  if (encoder_calls)
+    fmt::print("  encoder calls: umT5 {:.3f} s (2 prompts x {} tokens), wav2vec2 {:.3f} s ({:.2f} s of speech), "
+               "CLIP {:.3f} s (one {}x{} image)\n", encoder_calls->umt5, m.text_tokens, encoder_calls->wav2vec2,
+               r.job.duration_seconds, encoder_calls->clip, r.job.width, r.job.height);
   fmt::print("  preparing     {:8.2f} s  (media, umT5, wav2vec2, CLIP, reference latent)\n", s.preparing);
   fmt::print("  sampling      {:8.2f} s  ({:.3f} s per forward; steps:{})\n", s.sampling, r.forward_seconds, steps);
   fmt::print("  VAE decode    {:8.2f} s  (with colour match and motion-frame encodes)\n", s.decoding);
@@ -248,6 +303,12 @@ int run_bench_pipeline(const PipelineBenchArgs& a) {
   fmt::print("  total         {:8.2f} s  = {:.2f} s per video-second; peak GPU memory {}\n", s.total,
              s.total / r.job.duration_seconds,
              r.peak_bytes < 0 ? std::string("n/a (CPU)") : fmt::format("{:.1f} GiB", gib(r.peak_bytes)));
+  if (m.single) {
+    const auto& one = m.single->seconds;
+    fmt::print("  on 1 GPU alone: total {:.2f} s (x{:.2f} with {} GPUs), sampling {:.2f} s (x{:.2f}); frames vs the "
+               "{}-GPU video: max |diff| {:.4f}, mean {:.5f} (frames in [-1, 1])\n", one.total, one.total / s.total,
+               a.gpus, one.sampling, one.sampling / s.sampling, a.gpus, m.frames_max_abs_diff, m.frames_mean_abs_diff);
+  }
   if (prediction) {
     const auto& t = prediction->times;
     fmt::print("  planner for {} ({}): total {:.2f} s ({:+.1f}%), sampling {:.2f} s ({:+.1f}%), VAE {:.2f} s, "
@@ -277,6 +338,10 @@ CommandRun add_bench_pipeline(CLI::App& bench) {
   cmd->add_option("--preset", a->preset, "Model sizes: 14b (real) or demo (tiny)")
       ->capture_default_str()->check(CLI::IsMember({"14b", "demo"}));
   cmd->add_option("--device", a->device, "cuda, cuda:N or cpu")->capture_default_str();
+  cmd->add_option("--gpus", a->gpus, "Run the job sequence-parallel on GPUs 0..N-1 (with --device cpu: N CPU ranks)")
+      ->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_flag("--compare-single", a->compare_single, "First run the job on one GPU alone (same weights) and "
+                "compare the videos' frames");
   cmd->add_option("--text-encoder-device", a->text_encoder_device,
                   "Where umT5 runs (cpu saves 11 GB of GPU memory; default: --device)");
   cmd->add_option("--image", a->image, "Portrait")->capture_default_str();

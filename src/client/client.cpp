@@ -3,6 +3,7 @@
 // Pipeline::run or on several through the group's DistributedRunner; failures are retried per
 // RetryPolicy (retry_plan.hpp); finished jobs feed the statistics.
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <random>
 #include <thread>
@@ -49,6 +50,8 @@ void check_model_options(const ClientOptions& o) {
     fail(ErrorCode::invalid_argument, "ClientOptions::job_timeout must be >= 0 ms (0 = none), got {}",
          o.job_timeout.count());
   client::validate_retry_policy(o.retry);
+  if (o.finished_jobs_kept < 1)
+    fail(ErrorCode::invalid_argument, "ClientOptions::finished_jobs_kept must be >= 1, got {}", o.finished_jobs_kept);
 }
 
 // Younger jobs may start past a waiting bigger one this many times; then it has the next free devices.
@@ -68,7 +71,8 @@ struct Core : std::enable_shared_from_this<Core> {
   bool dirty = false;       // something changed since the scheduler last looked
   bool stopping = false;
   std::vector<StatePtr> waiting;              // queued or sitting out a retry delay, oldest first
-  std::map<std::string, StatePtr> jobs;       // every job until reset_stats(), finished ones too
+  std::map<std::string, StatePtr> jobs;       // unfinished jobs, and the newest finished ones (below)
+  std::deque<StatePtr> finished_jobs;         // finished, oldest first: at most options.finished_jobs_kept
   std::vector<bool> busy;                     // per device slot
   int running = 0;
   std::uint64_t next_sequence = 0;
@@ -136,6 +140,7 @@ struct Core : std::enable_shared_from_this<Core> {
     {
       std::lock_guard<std::mutex> lock(mutex);
       stats.record(r);
+      remember_finished(s);
     }
     if (r.ok()) {
       log_info("job '{}' succeeded in {:.1f} s on {} device(s) ({} attempt(s))", r.job_id, r.timings.total, r.gpus,
@@ -158,6 +163,18 @@ struct Core : std::enable_shared_from_this<Core> {
       s->finished = true;
     }
     s->finished_cv.notify_all();
+  }
+
+  // Keeps the newest finished jobs findable and forgets the oldest past the limit. Caller holds `mutex`.
+  void remember_finished(const StatePtr& s) {
+    finished_jobs.push_back(s);
+    while (static_cast<int>(finished_jobs.size()) > options.finished_jobs_kept) {
+      const StatePtr old = finished_jobs.front();
+      finished_jobs.pop_front();
+      // The id may name a newer job by now (ids are reusable once a job finished): forget only this one.
+      auto it = jobs.find(old->id);
+      if (it != jobs.end() && it->second == old) jobs.erase(it);
+    }
   }
 
   JobResult stopped_result(const JobHandle::State& s, int attempts) const {
@@ -560,6 +577,7 @@ void Client::reset_stats() {
     }
     it = finished ? c.jobs.erase(it) : std::next(it);
   }
+  c.finished_jobs.clear();
 }
 
 const ClientDevices& Client::devices() const { return impl_->core->pool.info(); }

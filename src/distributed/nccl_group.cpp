@@ -2,6 +2,8 @@
 
 #include "distributed/nccl_group.hpp"
 
+#include <algorithm>
+
 #include <fmt/ranges.h>
 
 #include <c10/cuda/CUDAGuard.h>
@@ -130,8 +132,11 @@ void NcclGroup::begin_job() {
 }
 
 void NcclGroup::rank_finished(int local_rank) {
-  std::lock_guard<std::mutex> lock(state_mutex_);
-  ranks_.at(local_rank)->finished = true;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    ranks_.at(local_rank)->finished = true;
+  }
+  arrived_.notify_all();
 }
 
 void NcclGroup::abort(const CommFailure& failure) {
@@ -141,6 +146,7 @@ void NcclGroup::abort(const CommFailure& failure) {
     failure_ = failure;
     failed_ = true;
   }
+  arrived_.notify_all();
   // ncclCommAbort also stops the kernels that wait for a peer, so streams blocked on them drain.
   for (auto& r : ranks_) {
     std::lock_guard<std::mutex> lock(r->call_mutex);
@@ -189,6 +195,46 @@ void NcclGroup::settle(int local, const char* op, ncclResult_t result) {
   }
 }
 
+void NcclGroup::meet_local_ranks(int local, uint64_t seq, const std::string& what) {
+  const auto deadline = Clock::now() + timeout_;
+  std::vector<int> missing;
+  for (;;) {
+    std::string left_early;
+    {
+      std::unique_lock<std::mutex> lock(state_mutex_);
+      arrived_.wait_until(lock, std::min(deadline, Clock::now() + kWatchdogPeriod), [&] {
+        return failed_ || std::all_of(ranks_.begin(), ranks_.end(), [&](const auto& o) { return o->issued > seq || o->finished; });
+      });
+      if (!failed_) {
+        missing.clear();
+        for (const auto& o : ranks_) {
+          if (o->issued > seq) continue;
+          missing.push_back(o->rank);
+          if (o->finished && left_early.empty()) left_early = fmt::format("rank {}", o->rank);
+        }
+        if (missing.empty()) return;
+      }
+    }
+    if (failed_) throw_failure(local, what);
+    if (!left_early.empty()) {
+      const CommFailure f{ranks_[local]->rank, ErrorCode::internal,
+                          fmt::format("{} on rank {} cannot complete: {} returned from the job without calling it; "
+                                      "every rank must call the same collectives", what, ranks_[local]->rank,
+                                      left_early)};
+      abort(f);
+      fail(f.code, "{}", f.message);
+    }
+    if (Clock::now() >= deadline) {
+      const CommFailure f{ranks_[local]->rank, ErrorCode::timeout,
+                          fmt::format("{} timed out after {} ms on rank {}: rank(s) {} did not arrive. If they are "
+                                      "only slow, raise DistributedOptions::collective_timeout", what,
+                                      timeout_.count(), ranks_[local]->rank, fmt::join(missing, ", "))};
+      abort(f);
+      fail(f.code, "{}", f.message);
+    }
+  }
+}
+
 void NcclGroup::issue(int local, const char* op, const Call& call) {
   auto& r = *ranks_[local];
   if (failed_) throw_failure(local, op);
@@ -197,7 +243,15 @@ void NcclGroup::issue(int local, const char* op, const Call& call) {
     std::lock_guard<std::mutex> lock(state_mutex_);
     seq = r.issued++;  // arrived at collective #seq, whether or not NCCL accepts it at once
   }
+  arrived_.notify_all();
   const auto what = fmt::format("{} (collective #{})", op, seq);
+  // The local ranks meet on the host before any of them enqueues the collective. The ranks of one process
+  // share the CUDA driver: a thread in cudaMalloc (or a copy to pageable host memory) holds the driver's
+  // page-table lock while it waits for its own GPU, and if that GPU is already running this collective's
+  // kernel, which waits for a peer whose thread needs the same lock to get there, nobody moves (the hang
+  // XLA documents for ncclCommInitRank; we hit it on 2 H100s building the 14B model). Once every rank is
+  // here, none of them is inside an allocation that the collective's kernels could be waiting behind.
+  if (ranks_.size() > 1) meet_local_ranks(local, seq, what);
   const auto stream = c10::cuda::getCurrentCUDAStream(r.device.index());
   ncclResult_t result;
   {

@@ -64,6 +64,9 @@ class NcclGroup final : public CommGroup {
   };
 
   [[noreturn]] void throw_failure(int local, const std::string& what) const;
+  // Returns once every local rank has reached collective #seq (see issue()); throws on abort, on a rank that
+  // left the job without it, or after the timeout.
+  void meet_local_ranks(int local, uint64_t seq, const std::string& what);
   // Polls `comm` until `result` is no longer ncclInProgress; throws on abort, timeout or an NCCL error.
   void settle(int local, const char* op, ncclResult_t result);
   CommFailure nccl_failure(int local, const char* op, ncclResult_t result) const;
@@ -83,6 +86,7 @@ class NcclGroup final : public CommGroup {
   std::atomic<bool> failed_{false};
   bool stopping_ = false;
   std::condition_variable stop_;
+  std::condition_variable arrived_;  // a local rank reached a collective, finished its job, or the group failed
   std::thread watchdog_;
 };
 

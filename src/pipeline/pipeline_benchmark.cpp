@@ -7,9 +7,7 @@
 #include "talkgen/error.hpp"
 #include "talkgen/media.hpp"
 
-#ifdef TALKGEN_WITH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
+#include "model/layers/device_timing.hpp"
 
 namespace talkgen::pipeline {
 namespace {
@@ -19,38 +17,8 @@ constexpr double kFps = 25.0;
 constexpr int kSpeechRate = 16000;
 constexpr int64_t kVaeStrideHW = 8, kVaeStrideT = 4;
 
-// Waits for everything queued on `device`: a scalar read back to the host completes only after the
-// stream's earlier work (the pipeline runs on the current stream). Nothing to wait for on the CPU.
-void sync(const at::Device& device) {
-  if (device.is_cpu()) return;
-  (void)at::zeros({1}, at::TensorOptions().device(device)).item<float>();
-}
-
-int device_index(const at::Device& device) { return device.has_index() ? device.index() : 0; }
-
-void reset_peak(const at::Device& device) {
-#ifdef TALKGEN_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device_index(device));
-#endif
-  (void)device;
-}
-
-int64_t peak_bytes(const at::Device& device) {
-#ifdef TALKGEN_WITH_CUDA
-  if (device.is_cuda()) {
-    // Index 0 is StatType::AGGREGATE (whose namespace moved between libtorch versions).
-    return c10::cuda::CUDACachingAllocator::getDeviceStats(device_index(device)).allocated_bytes[0].peak;
-  }
-#endif
-  (void)device;
-  return -1;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using model::layers::median_of;
+using model::layers::wait_for_device;
 
 // What happened at a moment of the run, in the order run() reports it.
 enum class Mark { preparing, step_done, decoding, decoded, encoded, done };
@@ -81,26 +49,30 @@ void put_u32(std::vector<uint8_t>& b, uint32_t v) {
 
 }  // namespace
 
-PipelineBenchResult bench_pipeline(Pipeline& pipeline, const GenerateOptions& job) {
+PipelineBenchResult bench_pipeline(Pipeline& pipeline, const GenerateOptions& job, PipelineBenchHooks bench_hooks) {
   const at::Device device = pipeline.models().dit->device();
   std::vector<Event> events;
   RunHooks hooks;
   hooks.progress = [&](const GenerateProgress& p) {
-    sync(device);
+    wait_for_device(device);
     events.push_back({mark_of(p.stage), Clock::now()});
     return true;
   };
   // After the Encoder took the chunk's frames (they are on the CPU already: nothing to wait for).
-  hooks.on_frames = [&](int, const at::Tensor&) { events.push_back({Mark::encoded, Clock::now()}); };
+  hooks.on_frames = [&](int chunk, const at::Tensor& frames) {
+    if (bench_hooks.on_frames) bench_hooks.on_frames(chunk, frames);
+    events.push_back({Mark::encoded, Clock::now()});
+  };
+  hooks.comm = bench_hooks.comm;
 
-  sync(device);
-  reset_peak(device);
+  wait_for_device(device);
+  model::layers::reset_peak_memory(device);
   PipelineBenchResult r;
   const auto started = Clock::now();
   r.job = pipeline.run(job, std::move(hooks));
-  sync(device);
+  wait_for_device(device);
   const auto finished = Clock::now();
-  r.peak_bytes = peak_bytes(device);
+  r.peak_bytes = model::layers::peak_memory_bytes(device);
 
   // Each interval goes to the stage its closing event ends.
   auto prev = started;
@@ -121,7 +93,7 @@ PipelineBenchResult bench_pipeline(Pipeline& pipeline, const GenerateOptions& jo
 
   r.forwards_per_step = r.job.settings.forwards_per_step();
   r.forwards = static_cast<int64_t>(r.job.chunks) * r.job.settings.steps * r.forwards_per_step;
-  r.forward_seconds = median(r.step_seconds) / std::max(1, r.forwards_per_step);
+  r.forward_seconds = median_of(r.step_seconds) / std::max(1, r.forwards_per_step);
   const auto& dit = pipeline.models().dit->config();
   const int64_t latent_frames = (job.frames_per_chunk - 1) / kVaeStrideT + 1;
   r.tokens = latent_frames / dit.patch_size[0] * (r.job.height / kVaeStrideHW / dit.patch_size[1]) *

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,18 @@ struct PipelineBenchResult {
   std::int64_t peak_bytes = -1;   ///< peak device memory allocated during the job (-1: not measurable, CPU)
 };
 
+/// What a benchmark run passes to Pipeline::run besides the timing.
+struct PipelineBenchHooks {
+  /// Rank 0's communicator of a sequence-parallel run (the other ranks call Pipeline::run with theirs).
+  Communicator* comm = nullptr;
+  /// RunHooks::on_frames: each chunk's new frames (called before the timing's own bookkeeping).
+  std::function<void(int chunk, const at::Tensor& frames)> on_frames;
+};
+
 /// Runs `job` on `pipeline` and measures it. The job runs exactly as a user's would (its progress callback
-/// is replaced by the timing one). Errors: whatever run() throws.
-PipelineBenchResult bench_pipeline(Pipeline& pipeline, const GenerateOptions& job);
+/// is replaced by the timing one). With `hooks.comm` this is rank 0 of a group run: its clock covers the
+/// whole group's work, since every step ends in collectives. Errors: whatever run() throws.
+PipelineBenchResult bench_pipeline(Pipeline& pipeline, const GenerateOptions& job, PipelineBenchHooks hooks = {});
 
 /// `seconds` of speech for a benchmark: the file's audio at 16 kHz, looped or cut to length, as a 16-bit
 /// PCM WAV in memory (GenerateOptions::audio_bytes). Throws Error(invalid_argument) for seconds <= 0 or

@@ -6,18 +6,13 @@
 
 #include "pipeline/demo_model.hpp"
 #include "pipeline/demo_tokenizer.hpp"
+#include "model/layers/random_fill.hpp"
 #include "talkgen/error.hpp"
 
 namespace talkgen::pipeline {
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool is_norm_scale(const std::string& name) {
-  return (name.find("norm") != std::string::npos && ends_with(name, "weight")) || ends_with(name, "gamma");
-}
+using model::layers::fill_random_on_device;
 
 // load_models() reads CLIP in float16 but keeps every LayerNorm in float32 (clip::checkpoint_key_options).
 void cast_except_norms(torch::nn::Module& module, at::ScalarType dtype) {
@@ -62,20 +57,6 @@ PipelineModels make_14b_models(const RandomModelOptions& o) {
 }
 
 }  // namespace
-
-void fill_random_on_device(torch::nn::Module& module) {
-  at::NoGradGuard no_grad;
-  for (auto& item : module.named_parameters(/*recurse=*/true)) {
-    at::Tensor& p = item.value();
-    if (is_norm_scale(item.key())) {
-      p.normal_(1.0, 0.2);
-    } else if (p.dim() >= 2) {
-      p.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(p[0].numel())));
-    } else {
-      p.normal_(0.0, 0.1);
-    }
-  }
-}
 
 PipelineModels make_random_models(const RandomModelOptions& o) {
   if (o.dtype != at::kBFloat16 && o.dtype != at::kHalf && o.dtype != at::kFloat)

@@ -28,8 +28,4 @@ struct RandomModelOptions {
 /// bfloat16 / float16 / float32.
 PipelineModels make_random_models(const RandomModelOptions& options);
 
-/// Fills `module`'s parameters in place on their own device (fast for billions of parameters; not
-/// reproducible across devices, which a benchmark does not need): as randomize_module's distributions.
-void fill_random_on_device(torch::nn::Module& module);
-
 }  // namespace talkgen::pipeline

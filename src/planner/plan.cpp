@@ -126,7 +126,9 @@ void choose(Plan& p, const PlanRequest& r) {
 Plan evaluate_plan(const PlanRequest& r) {
   check_request(r);
   const QualitySettings settings = r.settings ? *r.settings : quality_settings(r.quality, r.resolution);
-  const planner::Workload w = planner::describe_workload(r.duration_seconds, settings, r.resolution);
+  std::optional<planner::FrameSize> frame;
+  if (r.frame_width != 0 || r.frame_height != 0) frame = planner::FrameSize{r.frame_width, r.frame_height};
+  const planner::Workload w = planner::describe_workload(r.duration_seconds, settings, r.resolution, {}, frame);
 
   const auto spec = find_gpu_type(r.gpu_type);
   std::string why_uncalibrated;
@@ -211,7 +213,7 @@ Plan plan(const PlanRequest& r) {
        "(${:.2f} on {} {}), "
        "the cheapest costs ${:.2f} ({} s on {} GPU{}). Raise the {}, allow more GPUs (--gpus-available, now {}), or use a "
        "faster quality",
-       limits, r.duration_seconds, p.workload.height == 720 ? "720p" : "480p", p.workload.chunks,
+       limits, r.duration_seconds, fmt::format("{}x{}", p.workload.width, p.workload.height), p.workload.chunks,
        p.workload.steps, p.workload.forwards_per_step, seconds(fastest), fastest->cost_usd, fastest->gpus, p.gpu_type,
        cheapest->cost_usd, seconds(cheapest), cheapest->gpus, cheapest->gpus == 1 ? "" : "s",
        r.deadline_seconds && r.budget_usd ? "deadline or budget" : (r.deadline_seconds ? "deadline" : "budget"),

@@ -71,7 +71,7 @@ int chunk_count(std::int64_t frames) {
 }
 
 Workload describe_workload(double duration_seconds, const QualitySettings& settings, Resolution resolution,
-                           const ModelDims& m) {
+                           const ModelDims& m, std::optional<FrameSize> frame) {
   if (!std::isfinite(duration_seconds) || duration_seconds <= 0)
     fail(ErrorCode::invalid_argument, "duration {} s: expected a speech length > 0 seconds", duration_seconds);
   if (duration_seconds > 24 * 3600)
@@ -80,7 +80,15 @@ Workload describe_workload(double duration_seconds, const QualitySettings& setti
     fail(ErrorCode::invalid_argument, "{} sampling steps: expected at least 1", settings.steps);
   Workload w;
   PlanWorkload& s = w.summary;
-  resolution_size(resolution, &s.height, &s.width);
+  if (frame) {
+    if (frame->width < 16 || frame->height < 16 || frame->width % 16 || frame->height % 16)
+      fail(ErrorCode::invalid_argument, "frame size {}x{}: expected positive multiples of 16 (the model's bucket "
+           "sizes, e.g. 640x640)", frame->width, frame->height);
+    s.width = frame->width;
+    s.height = frame->height;
+  } else {
+    resolution_size(resolution, &s.height, &s.width);
+  }
   s.frames = std::max<std::int64_t>(1, std::llround(duration_seconds * kFps));
   s.chunks = chunk_count(s.frames);
   s.tokens = dit_tokens(m, kChunkFrames, s.height, s.width);  // every chunk samples a full 81-frame window

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "talkgen/generate.hpp"
 #include "talkgen/planner.hpp"
@@ -66,8 +67,14 @@ struct Workload {
   double latent_frames = 0;
   double pixels_per_frame = 0;
 };
-/// Throws Error(invalid_argument) for a duration <= 0 or not finite, or settings with steps < 1.
+/// The output frame size: `frame` when given (width x height, e.g. a square portrait's 640x640 bucket),
+/// else the resolution's landscape bucket.
+struct FrameSize {
+  int width = 0, height = 0;
+};
+/// Throws Error(invalid_argument) for a duration <= 0 or not finite, settings with steps < 1, or a frame
+/// size that is not a positive multiple of 16.
 Workload describe_workload(double duration_seconds, const QualitySettings& settings, Resolution resolution,
-                           const ModelDims& m = {});
+                           const ModelDims& m = {}, std::optional<FrameSize> frame = std::nullopt);
 
 }  // namespace talkgen::planner

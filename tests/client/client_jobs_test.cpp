@@ -12,31 +12,18 @@
 #include "client/client_testing.hpp"
 #include "client_test_support.hpp"
 #include "talkgen/planner.hpp"
+#include "error_capture.hpp"
 
 using namespace talkgen;
 using namespace std::chrono_literals;
+using talkgen_test::code_of;
+using talkgen_test::message_of;
 using talkgen_test::tiny_job;
 namespace fs = std::filesystem;
 
 namespace {
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::ok;
-}
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // One Client for the tests that need no special options (weights are made once).
 Client& shared_client() {
@@ -408,6 +395,27 @@ TEST_CASE("stats: p50 / p95 over finished jobs; reset_stats forgets finished job
   CHECK(s.jobs == 0);
   CHECK(s.p95_seconds == 0);
   CHECK_FALSE(client.find("stats-0").has_value());
+}
+
+TEST_CASE("a Client remembers only the newest finished jobs; their handles outlive that") {
+  ClientOptions o = talkgen_test::demo_cpu_options(1);
+  o.finished_jobs_kept = 2;
+  Client client(o);
+  std::vector<JobHandle> handles;
+  for (int i = 0; i < 3; ++i) {
+    Job job = tiny_job("");
+    job.job_id = "kept-" + std::to_string(i);
+    job.generate.steps = 0;  // fails as soon as it runs: the cheapest finished job
+    handles.push_back(client.submit(job));
+    CHECK(handles.back().wait().error_code == ErrorCode::invalid_argument);
+  }
+  CHECK_FALSE(client.find("kept-0").has_value());  // the oldest is forgotten
+  CHECK(client.find("kept-1").has_value());
+  CHECK(client.find("kept-2").has_value());
+  CHECK(handles[0].wait().job_id == "kept-0");     // its handle still has the result
+  CHECK(client.stats().jobs == 3);                 // and it still counts
+  o.finished_jobs_kept = 0;
+  CHECK(code_of([&] { Client bad(o); }) == ErrorCode::invalid_argument);
 }
 
 TEST_CASE("shutdown: destroying the Client cancels queued and running jobs; handles outlive it") {

@@ -10,23 +10,12 @@
 #include "client/queue_policy.hpp"
 #include "client/retry_plan.hpp"
 #include "client_test_support.hpp"
+#include "error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::client;
 using namespace std::chrono_literals;
-
-namespace {
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::ok;
-}
-
-}  // namespace
+using talkgen_test::code_of;
 
 TEST_CASE("retry: only out_of_memory and timeout are transient") {
   CHECK(is_transient(ErrorCode::out_of_memory));

@@ -5,32 +5,13 @@
 
 #include "client/job_json.hpp"
 #include "client_test_support.hpp"
+#include "error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::client;
 using namespace std::chrono_literals;
-
-namespace {
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::ok;
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using talkgen_test::code_of;
+using talkgen_test::message_of;
 
 TEST_CASE("job file: fields map onto Job and GenerateOptions; relative paths from the file's folder") {
   JobFileOptions options;

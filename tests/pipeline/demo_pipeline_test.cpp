@@ -11,9 +11,11 @@
 #include "pipeline/pipeline.hpp"
 #include "talkgen/error.hpp"
 #include "test_media.hpp"
+#include "error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::pipeline;
+using talkgen_test::code_of;
 using talkgen_test::scratch;
 
 namespace {
@@ -33,14 +35,6 @@ GenerateOptions demo_job(const std::string& audio, const std::string& out) {
   return o;
 }
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::ok;
-}
 
 // An uncompressed 24-bit BMP of w x h mid-grey pixels.
 std::vector<uint8_t> grey_bmp(int w, int h) {

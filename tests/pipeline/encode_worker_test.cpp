@@ -9,9 +9,11 @@
 #include "talkgen/error.hpp"
 #include "talkgen/media.hpp"
 #include "test_media.hpp"
+#include "error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::pipeline;
+using talkgen_test::code_of;
 using talkgen_test::scratch;
 
 namespace {
@@ -31,14 +33,6 @@ bool leftovers(const std::string& stem) {
   return false;
 }
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::ok;
-}
 
 }  // namespace
 

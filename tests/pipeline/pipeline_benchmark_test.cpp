@@ -9,24 +9,21 @@
 #include <ATen/core/grad_mode.h>
 
 #include "pipeline/pipeline_benchmark.hpp"
+#include "pipeline/pipeline_group_benchmark.hpp"
 #include "pipeline/random_models.hpp"
+#include "model/layers/random_fill.hpp"
+#include "talkgen/distributed.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/media.hpp"
 #include "test_media.hpp"
+#include "error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::pipeline;
+using talkgen_test::code_of;
 
 namespace {
 
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::ok;
-}
 
 Pipeline& demo_pipeline() {
   static Pipeline p([] {
@@ -137,11 +134,35 @@ TEST_CASE("fill_random_on_device draws each kind of parameter at its scale", "[p
     }
     at::Tensor weight, gain, bias;
   } probe;
-  fill_random_on_device(probe);
+  model::layers::fill_random_on_device(probe);
   at::NoGradGuard no_grad;
   CHECK(probe.weight.std().item<double>() == Approx(1.0 / std::sqrt(512.0)).epsilon(0.05));
   CHECK(probe.gain.mean().item<double>() == Approx(1.0).margin(0.02));
   CHECK(probe.gain.std().item<double>() == Approx(0.2).epsilon(0.1));
   CHECK(probe.bias.mean().item<double>() == Approx(0.0).margin(0.01));
   CHECK(probe.bias.std().item<double>() == Approx(0.1).epsilon(0.1));
+}
+
+TEST_CASE("bench_pipeline_group runs a job on 2 CPU ranks with the 1-rank video", "[pipeline][bench]") {
+  GroupBenchOptions o;
+  o.devices = cpu_devices(2);
+  o.models.preset = "demo";
+  o.compare_single = true;
+  const auto r = bench_pipeline_group(o, short_job(17, GenerationMode::clip, 2));
+  CHECK(r.ranks == 2);
+  CHECK(r.build_s > 0);
+  check_stages_add_up(r.group);
+  CHECK(r.group.job.frames == 17);
+  CHECK(r.group.step_seconds.size() == 2);
+  REQUIRE(r.single.has_value());
+  check_stages_add_up(*r.single);
+  CHECK(r.single->job.frames == 17);
+  // The same weights and seed on 1 and 2 ranks: the same frames (float32, so within rounding).
+  CHECK(r.frames_max_abs_diff >= 0);
+  CHECK(r.frames_max_abs_diff < 1e-4);
+  CHECK(r.frames_mean_abs_diff <= r.frames_max_abs_diff);
+
+  o.devices.clear();
+  CHECK(code_of([&] { bench_pipeline_group(o, short_job(17, GenerationMode::clip, 1)); }) ==
+        ErrorCode::invalid_argument);
 }

@@ -108,3 +108,22 @@ TEST_CASE("bad durations and steps are invalid_argument") {
   none.steps = 0;
   CHECK_THROWS_AS(describe_workload(5, none, Resolution::p480), Error);
 }
+
+TEST_CASE("a known frame size replaces the landscape bucket") {
+  const auto s = quality_settings(Quality::draft, Resolution::p480);
+  const auto square = describe_workload(3.24, s, Resolution::p480, {}, FrameSize{640, 640});
+  CHECK(square.summary.width == 640);
+  CHECK(square.summary.height == 640);
+  CHECK(square.summary.tokens == 21 * 40 * 40);  // 33,600: more than the landscape bucket's 32,760
+  CHECK(square.pixels_per_frame == 640.0 * 640.0);
+  const auto landscape = describe_workload(3.24, s, Resolution::p480);
+  CHECK(square.flops.self_attention > landscape.flops.self_attention);
+  for (const FrameSize bad : {FrameSize{0, 640}, FrameSize{640, 630}, FrameSize{-16, 640}}) {
+    try {
+      describe_workload(3.24, s, Resolution::p480, {}, bad);
+      FAIL("no error for " << bad.width << "x" << bad.height);
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::invalid_argument);
+    }
+  }
+}

@@ -7,16 +7,18 @@
 #include <regex>
 #include <vector>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
 #include "model/dit/dit_model.hpp"
 #include "model/dit/dit_profile.hpp"
+#include "model/layers/device_timing.hpp"
+#include "model/layers/random_fill.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
 
 #ifdef TALKGEN_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
-#include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
 namespace talkgen::model::dit {
@@ -29,29 +31,6 @@ void sync(const at::Tensor& t) { (void)t.reshape({-1})[0].item<float>(); }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-// Random values drawn on the parameters' own device (fast for 18.9 B parameters; not reproducible
-// across devices, which a benchmark does not need). Scales as randomize_parameters.
-void fill_random_on_device(torch::nn::Module& module) {
-  at::NoGradGuard no_grad;
-  for (auto& item : module.named_parameters(true)) {
-    at::Tensor& p = item.value();
-    const std::string& name = item.key();
-    if (p.dim() >= 2) {
-      p.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(p[0].numel())));
-    } else if (name.find("norm") != std::string::npos && name.size() >= 6 &&
-               name.compare(name.size() - 6, 6, "weight") == 0) {
-      p.normal_(1.0, 0.2);
-    } else {
-      p.normal_(0.0, 0.1);
-    }
-  }
 }
 
 std::vector<std::string> split_list(const std::string& text, char sep) {
@@ -145,12 +124,36 @@ std::pair<int64_t, int64_t> parse_video_size(const std::string& text) {
        "multiples of 16 (e.g. 480x832)", text);
 }
 
-DitBenchResult bench_dit(const DitBenchOptions& o) {
+DitInputs bench_inputs(const DitConfig& c, int64_t frames, int64_t height, int64_t width,
+                       const at::TensorOptions& options, uint64_t seed) {
+  const int64_t nt = (frames - 1) / kVaeStrideT + 1, lh = height / kVaeStrideHW, lw = width / kVaeStrideHW;
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  const auto randn = [&](at::IntArrayRef shape) { return at::randn(shape, gen).to(options); };
+  DitInputs in;
+  in.x = randn({1, c.out_dim, nt, lh, lw});
+  in.y = randn({1, c.in_dim - c.out_dim, nt, lh, lw});
+  in.t = at::full({1}, 999.0, options.dtype(at::kFloat));
+  in.context = randn({1, c.text_len, c.text_dim});
+  in.clip_fea = randn({1, c.clip_tokens, c.clip_dim});
+  in.audio = randn({1, 1, frames, c.audio_window, c.audio_blocks, c.audio_channels});
+  return in;
+}
+
+int64_t bench_tokens(const DitConfig& c, int64_t frames, int64_t height, int64_t width) {
+  const int64_t nt = (frames - 1) / kVaeStrideT + 1;
+  return nt / c.patch_size[0] * (height / kVaeStrideHW / c.patch_size[1]) * (width / kVaeStrideHW / c.patch_size[2]);
+}
+
+void check_bench_options(const DitBenchOptions& o) {
   if (o.frames < 1 || (o.frames - 1) % kVaeStrideT != 0)
     fail(ErrorCode::invalid_argument, "benchmark frames {} must be 4k+1 (e.g. 81)", o.frames);
   if (o.height % 16 || o.width % 16)
     fail(ErrorCode::invalid_argument, "benchmark size {}x{} must be multiples of 16", o.height, o.width);
   if (o.reps < 1) fail(ErrorCode::invalid_argument, "benchmark reps {} must be >= 1", o.reps);
+}
+
+DitBenchResult bench_dit(const DitBenchOptions& o) {
+  check_bench_options(o);
   const auto& c = o.config;
   DitBenchResult r;
   r.device = o.device.str();
@@ -160,28 +163,18 @@ DitBenchResult bench_dit(const DitBenchOptions& o) {
 
   auto t0 = std::chrono::steady_clock::now();
   DitModel model(c, at::TensorOptions().dtype(o.dtype).device(o.device));
-  fill_random_on_device(model);
+  layers::fill_random_on_device(model);
   for (const auto& p : model.parameters()) r.param_count += p.numel();
-  const auto opts = at::TensorOptions().dtype(o.dtype).device(o.device);
-  const int64_t nt = (o.frames - 1) / kVaeStrideT + 1, lh = o.height / kVaeStrideHW, lw = o.width / kVaeStrideHW;
-  DitInputs in;
-  in.x = at::randn({1, c.out_dim, nt, lh, lw}, opts);
-  in.y = at::randn({1, c.in_dim - c.out_dim, nt, lh, lw}, opts);
-  in.t = at::full({1}, 999.0, opts.dtype(at::kFloat));
-  in.context = at::randn({1, c.text_len, c.text_dim}, opts);
-  in.clip_fea = at::randn({1, c.clip_tokens, c.clip_dim}, opts);
-  in.audio = at::randn({1, 1, o.frames, c.audio_window, c.audio_blocks, c.audio_channels}, opts);
+  const DitInputs in = bench_inputs(c, o.frames, o.height, o.width, at::TensorOptions().dtype(o.dtype).device(o.device));
   DitInputs no_text = in, no_audio = in;
   no_text.context = at::zeros_like(in.context);
   no_audio.audio = at::zeros_like(in.audio);
   sync(in.x);
   r.build_s = seconds_since(t0);
-  r.tokens = nt / c.patch_size[0] * (lh / c.patch_size[1]) * (lw / c.patch_size[2]);
+  r.tokens = bench_tokens(c, o.frames, o.height, o.width);
 
   for (int i = 0; i < o.warmup; ++i) sync(model.forward(in));
-#ifdef TALKGEN_WITH_CUDA
-  if (o.device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(o.device.index() < 0 ? 0 : o.device.index());
-#endif
+  layers::reset_peak_memory(o.device);
   std::vector<double> fwd, step;
   for (int i = 0; i < o.reps; ++i) {
     t0 = std::chrono::steady_clock::now();
@@ -194,15 +187,9 @@ DitBenchResult bench_dit(const DitBenchOptions& o) {
     sync(a + b + d);
     step.push_back(seconds_since(t0));
   }
-#ifdef TALKGEN_WITH_CUDA
-  if (o.device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(o.device.index() < 0 ? 0 : o.device.index());
-    // Index 0 is StatType::AGGREGATE (whose namespace moved between libtorch versions).
-    r.peak_bytes = stats.allocated_bytes[0].peak;
-  }
-#endif
-  r.forward_s = median(fwd);
-  r.step_s = median(step);
+  r.peak_bytes = layers::peak_memory_bytes(o.device);
+  r.forward_s = layers::median_of(fwd);
+  r.step_s = layers::median_of(step);
   r.flops = dit_forward_flops(c, o.frames, o.height, o.width);
   r.tflops = r.flops.total() / r.forward_s / 1e12;
   r.mfu = o.peak_tflops > 0 ? r.tflops / o.peak_tflops : 0;
@@ -228,7 +215,7 @@ DitBenchResult bench_dit(const DitBenchOptions& o) {
       }
       DitVariantResult v;
       v.name = name;
-      v.forward_s = median(times);
+      v.forward_s = layers::median_of(times);
       v.tflops = r.flops.total() / v.forward_s / 1e12;
       v.output_scale = out.abs().max().item<double>();
       if (first.defined()) {

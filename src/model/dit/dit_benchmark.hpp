@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 
 #include "model/dit/dit_config.hpp"
+#include "model/dit/dit_model.hpp"
 #include "model/dit/dit_speed.hpp"
 #include "model/layers/attention.hpp"
 
@@ -76,6 +77,18 @@ struct DitBenchResult {
   std::vector<DitVariantResult> variants;  ///< DitBenchOptions::variants, in order
   std::vector<DitPhaseTime> profile;    ///< the profiled forward's phases (empty unless asked for)
 };
+
+/// The benchmark's inputs for one forward at `frames` x height x width: random x, y, text context, CLIP
+/// tokens and audio windows, drawn on the CPU from a generator seeded with `seed` (so every rank of a
+/// multi-device benchmark gets the same ones) and moved to `options`' device and dtype; t = 999.
+DitInputs bench_inputs(const DitConfig& config, int64_t frames, int64_t height, int64_t width,
+                       const at::TensorOptions& options, uint64_t seed = 7);
+
+/// Video tokens of one forward at `frames` x height x width.
+int64_t bench_tokens(const DitConfig& config, int64_t frames, int64_t height, int64_t width);
+
+/// Checks a benchmark's frames (4k+1), size (multiples of 16) and reps (>= 1); Error(invalid_argument).
+void check_bench_options(const DitBenchOptions& options);
 
 /// Parses one variant ("cudnn/all", "auto/fused+gelu", ...); throws Error(invalid_argument).
 std::pair<layers::AttentionBackend, DitSpeedOptions> parse_bench_variant(const std::string& text);
