@@ -2,6 +2,7 @@
 // the one to use. Plans for the GPU this host has, or for a named type (--gpu-type) on any machine.
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <memory>
 
@@ -21,6 +22,7 @@ struct PlanArgs {
   Quality quality = Quality::balanced;
   Resolution resolution = Resolution::p480;
   std::string gpu_type;
+  std::string frame_size;  // "WxH" (the portrait's bucket); empty: the resolution's landscape bucket
   int gpus_available = 0;  // 0: the detected count, else 8
   std::optional<double> budget, deadline, price;
   TextEncoderPlacement text_encoder = TextEncoderPlacement::automatic;
@@ -68,6 +70,11 @@ PlanRequest make_request(const PlanArgs& a, std::string* host_note) {
   r.weight_sharding = a.weight_sharding;
   r.use_calibration = !a.no_calibration;
   r.gpus_available = a.gpus_available;
+  if (!a.frame_size.empty()) {
+    char x = 0, rest = 0;
+    if (std::sscanf(a.frame_size.c_str(), "%d%c%d%c", &r.frame_width, &x, &r.frame_height, &rest) != 3 || x != 'x')
+      fail(ErrorCode::invalid_argument, "--frame-size '{}': expected WIDTHxHEIGHT, e.g. 640x640", a.frame_size);
+  }
   if (r.gpu_type.empty()) {
     InventoryOptions options;
     options.timeout = std::chrono::milliseconds(static_cast<long long>(a.probe_timeout * 1000));
@@ -184,6 +191,8 @@ CommandRun add_plan_command(CLI::App& app) {
                   "(default: this host's GPU)");
   cmd->add_option("--gpus-available", a->gpus_available,
                   "GPUs to consider (default: this host's count, or 8 for a named type)")->check(CLI::Range(1, 64));
+  cmd->add_option("--frame-size", a->frame_size, "Output size WxH when known: the portrait's bucket, e.g. 640x640 "
+                  "for a square one at 480p (default: the landscape bucket, 832x480 / 1280x720)");
   cmd->add_option("--budget", a->budget, "Most USD to spend")->check(CLI::PositiveNumber);
   cmd->add_option("--deadline", a->deadline, "Most seconds to take")->check(CLI::PositiveNumber);
   cmd->add_option("--price", a->price, "USD per GPU-hour (overrides the built-in price)")->check(CLI::NonNegativeNumber);

@@ -432,13 +432,13 @@ struct Core : std::enable_shared_from_this<Core> {
 
   JobHandle submit(Job job, JobCallbacks callbacks) {
     client::validate_job(job, pool.size());
-    std::optional<double> seconds_cache;
-    const int gpus = client::resolve_gpu_count(job, planning, &seconds_cache);
+    client::JobSizingCache sizing;
+    const int gpus = client::resolve_gpu_count(job, planning, &sizing);
     if (gpus > pool.size())
       fail(ErrorCode::invalid_argument, "job '{}' needs {} GPU(s); the pool has {}", job.job_id, gpus, pool.size());
 
     auto s = std::make_shared<JobHandle::State>();
-    s->estimated_seconds = client::estimate_seconds(job, gpus, planning, &seconds_cache);
+    s->estimated_seconds = client::estimate_seconds(job, gpus, planning, &sizing);
     s->timeout = job.timeout.value_or(options.job_timeout);
     s->shape.gpus = gpus;
     s->callbacks = std::move(callbacks);

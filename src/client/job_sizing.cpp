@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "pipeline/job_inputs.hpp"
 #include "talkgen/log.hpp"
 #include "talkgen/media.hpp"
 
@@ -10,9 +11,14 @@ namespace {
 
 constexpr double kFps = 25.0;
 
-double cached_video_seconds(const GenerateOptions& o, std::optional<double>* cache) {
-  if (!*cache) *cache = video_seconds(o);
-  return **cache;
+double cached_video_seconds(const GenerateOptions& o, JobSizingCache* cache) {
+  if (!cache->video_seconds) cache->video_seconds = video_seconds(o);
+  return *cache->video_seconds;
+}
+
+const PlanRequest& cached_request(const Job& job, const PoolForPlanning& pool, JobSizingCache* cache) {
+  if (!cache->request) cache->request = job_request(job, pool);
+  return *cache->request;
 }
 
 }  // namespace
@@ -42,10 +48,25 @@ PlanRequest planner_request(const PoolForPlanning& pool, Resolution resolution) 
   return r;
 }
 
-int resolve_gpu_count(const Job& job, const PoolForPlanning& pool, std::optional<double>* cache) {
+PlanRequest job_request(const Job& job, const PoolForPlanning& pool) {
+  PlanRequest r = planner_request(pool, job.generate.resolution);
+  if (job.generate.image_path.empty()) return r;
+  try {
+    const Image portrait = decode_image(job.generate.image_path);
+    const Size size = pipeline::scaled_bucket(portrait.width, portrait.height, job.generate.resolution, 1);
+    r.frame_width = size.width;
+    r.frame_height = size.height;
+  } catch (const Error& e) {
+    // Only the estimate loses its precision here: the job itself reports the image when it runs.
+    log_debug("job '{}': sizing with the landscape bucket: {}", job.job_id, e.what());
+  }
+  return r;
+}
+
+int resolve_gpu_count(const Job& job, const PoolForPlanning& pool, JobSizingCache* cache) {
   if (job.gpus) return *job.gpus;
   if (!pool.plannable) return 1;
-  PlanRequest hardware = planner_request(pool, job.generate.resolution);
+  const PlanRequest& hardware = cached_request(job, pool, cache);
   PlanLimits limits;
   limits.budget_usd = job.budget_usd;
   limits.deadline_seconds = job.deadline_seconds;
@@ -55,13 +76,11 @@ int resolve_gpu_count(const Job& job, const PoolForPlanning& pool, std::optional
   return gpus;
 }
 
-std::optional<double> estimate_seconds(const Job& job, int gpus, const PoolForPlanning& pool,
-                                       std::optional<double>* cache) {
+std::optional<double> estimate_seconds(const Job& job, int gpus, const PoolForPlanning& pool, JobSizingCache* cache) {
   if (!pool.plannable) return std::nullopt;
   try {
     return estimate_time(std::max(cached_video_seconds(job.generate, cache), 1.0 / kFps), gpus,
-                         job.generate.resolution, job.generate.quality,
-                         planner_request(pool, job.generate.resolution));
+                         job.generate.resolution, job.generate.quality, cached_request(job, pool, cache));
   } catch (const Error& e) {
     log_warn("job '{}': no time estimate: {}", job.job_id, e.what());
     return std::nullopt;

@@ -24,13 +24,23 @@ double video_seconds(const GenerateOptions& options);
 /// The hardware part of a Planner request for this pool.
 PlanRequest planner_request(const PoolForPlanning& pool, Resolution resolution);
 
+/// What sizing a job found out, kept between the calls for one submit (each is worked out once).
+struct JobSizingCache {
+  std::optional<double> video_seconds;
+  std::optional<PlanRequest> request;  ///< planner_request + the portrait's bucket size
+};
+
+/// The request the Planner prices a job with: the pool's hardware and, when the job has a portrait that
+/// decodes, its bucket as the frame size (what the pipeline will make: 640x640 for a square one at 480p),
+/// else the resolution's landscape bucket (a video to dub; a bad image fails the job itself when it runs).
+PlanRequest job_request(const Job& job, const PoolForPlanning& pool);
+
 /// Job::gpus, or the Planner's recommendation within the job's budget / deadline (1 when not plannable).
 /// Throws the Planner's Error when no GPU count fits or meets the limits.
-int resolve_gpu_count(const Job& job, const PoolForPlanning& pool, std::optional<double>* seconds_cache);
+int resolve_gpu_count(const Job& job, const PoolForPlanning& pool, JobSizingCache* cache);
 
 /// The Planner's wall seconds on `gpus` GPUs (model already loaded); nullopt when not plannable or when the
 /// Planner cannot size it.
-std::optional<double> estimate_seconds(const Job& job, int gpus, const PoolForPlanning& pool,
-                                       std::optional<double>* seconds_cache);
+std::optional<double> estimate_seconds(const Job& job, int gpus, const PoolForPlanning& pool, JobSizingCache* cache);
 
 }  // namespace talkgen::client

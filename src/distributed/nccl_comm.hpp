@@ -8,6 +8,12 @@
 // aborts every communicator (ncclCommAbort, which also ends the kernels waiting for a missing peer) when a
 // collective exceeds the timeout, when NCCL reports an asynchronous error, or when a rank's job returned
 // while its peers wait for it.
+//
+// The local ranks (threads of this process) meet on the host before each collective is enqueued
+// (NcclGroup::issue): in one process, a thread inside cudaMalloc or a pageable copy can hold the driver's
+// page-table lock while it waits for its GPU, whose queued collective waits for a peer thread that needs
+// that lock to get there. Without the meeting, `talkgen bench dit --gpus 1,2` hung on 2 H100s (no
+// progress in 260 s); with it, it runs (benchmarks/RESULTS.md).
 #pragma once
 
 #ifdef TALKGEN_WITH_NCCL

@@ -202,8 +202,9 @@ void NcclGroup::meet_local_ranks(int local, uint64_t seq, const std::string& wha
     std::string left_early;
     {
       std::unique_lock<std::mutex> lock(state_mutex_);
+      const auto here_or_gone = [&](const auto& o) { return o->issued > seq || o->finished; };
       arrived_.wait_until(lock, std::min(deadline, Clock::now() + kWatchdogPeriod), [&] {
-        return failed_ || std::all_of(ranks_.begin(), ranks_.end(), [&](const auto& o) { return o->issued > seq || o->finished; });
+        return failed_ || std::all_of(ranks_.begin(), ranks_.end(), here_or_gone);
       });
       if (!failed_) {
         missing.clear();
@@ -249,8 +250,8 @@ void NcclGroup::issue(int local, const char* op, const Call& call) {
   // share the CUDA driver: a thread in cudaMalloc (or a copy to pageable host memory) holds the driver's
   // page-table lock while it waits for its own GPU, and if that GPU is already running this collective's
   // kernel, which waits for a peer whose thread needs the same lock to get there, nobody moves (the hang
-  // XLA documents for ncclCommInitRank; we hit it on 2 H100s building the 14B model). Once every rank is
-  // here, none of them is inside an allocation that the collective's kernels could be waiting behind.
+  // XLA documents for ncclCommInitRank; 2 H100s hung in `bench dit --gpus 1,2` without this). Once every
+  // rank is here, none of them is inside an allocation that the collective's kernels could be waiting behind.
   if (ranks_.size() > 1) meet_local_ranks(local, seq, what);
   const auto stream = c10::cuda::getCurrentCUDAStream(r.device.index());
   ncclResult_t result;

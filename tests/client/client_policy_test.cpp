@@ -6,6 +6,7 @@
 
 #include "client/job_id.hpp"
 #include "client/job_stats.hpp"
+#include "client/job_sizing.hpp"
 #include "client/job_validation.hpp"
 #include "client/queue_policy.hpp"
 #include "client/retry_plan.hpp"
@@ -217,4 +218,33 @@ TEST_CASE("names: device policies and job states") {
   CHECK(std::string(to_string(JobState::retrying)) == "retrying");
   CHECK(is_finished(JobState::cancelled));
   CHECK_FALSE(is_finished(JobState::retrying));
+}
+
+TEST_CASE("sizing: the Planner prices the portrait's bucket, or the landscape one without a portrait") {
+  PoolForPlanning pool;
+  pool.plannable = true;
+  pool.gpu_name = "H100";
+  pool.gpus = 2;
+  pool.prices = PriceTable::defaults();
+  Job job = talkgen_test::tiny_job("");
+  const PlanRequest square = job_request(job, pool);
+  CHECK(square.frame_width == 640);  // examples/portrait.png is square: the 640x640 bucket at 480p
+  CHECK(square.frame_height == 640);
+  CHECK(square.gpu_type == "H100");
+  CHECK(square.gpus_available == 2);
+  job.generate.resolution = Resolution::p720;
+  CHECK(job_request(job, pool).frame_width == 960);
+  job.generate.image_path = "no-such-portrait.png";  // the job reports it when it runs; the estimate goes on
+  const PlanRequest unknown = job_request(job, pool);
+  CHECK(unknown.frame_width == 0);
+  CHECK(unknown.frame_height == 0);
+  JobSizingCache cache;
+  job.generate.image_path = talkgen_test::portrait_path();
+  job.generate.resolution = Resolution::p480;
+  const auto seconds = estimate_seconds(job, 1, pool, &cache);
+  REQUIRE(seconds.has_value());
+  CHECK(*seconds > 0);
+  REQUIRE(cache.request.has_value());
+  CHECK(cache.request->frame_width == 640);
+  CHECK(cache.video_seconds == Approx(0.68));  // clip mode: one 17-frame chunk of the 1 s speech
 }
