@@ -45,7 +45,8 @@ case $part in
     for size in ${TALKGEN_DIT_SIZES:-720p 480p}; do
       est=$([ "$size" = 720p ] && echo 120 || echo 90)
       run_step "bench dit $size --gpus $SIZES" "$est" 200 "$OUT/bench_dit_$size.txt" \
-        $TALKGEN bench dit --random 14b --size "$size" --frames 81 --reps "${TALKGEN_DIT_REPS:-2}" --gpus "$SIZES"
+        $TALKGEN bench dit --random 14b --size "$size" --frames 81 --reps "${TALKGEN_DIT_REPS:-2}" --gpus "$SIZES" \
+        --json-out "$OUT/bench_dit_$size.json"
     done
     run_step "bench vae 480p (calibration)" 20 60 "$OUT/bench_vae.txt" $TALKGEN bench vae --size 480p --latent-frames 21
     cp -r "$XDG_CACHE_HOME/talkgen" "$OUT/calibration" 2>/dev/null

@@ -2,10 +2,13 @@
 // figures are stored as the planner's calibration for that GPU, driver and talkgen version.
 #include <algorithm>
 #include <cstdint>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
 #include "cli/device_option.hpp"
+#include "core/atomic_file.hpp"
 #include "model/dit/dit_benchmark.hpp"
 #include "model/dit/dit_scaling_benchmark.hpp"
 #include "model/vae/vae_benchmark.hpp"
@@ -20,6 +23,7 @@ namespace {
 struct DitBenchArgs {
   std::string random = "14b", size = "480p", device = "cuda";
   std::vector<int> gpus;  // world sizes to compare (sequence-parallel); empty: the one-device benchmark
+  std::string json_out;   // --gpus: the table as JSON in this file too
   int frames = 81, reps = 3, warmup = 1;
   double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
 };
@@ -91,6 +95,20 @@ int run_bench_dit_scaling(const DitBenchArgs& args) {
   }
   fmt::print("  (speed-up and efficiency per sampling step of 3 forwards; max |diff| against the 1-GPU output, "
              "scale {:.3g})\n", r.points.front().output_scale);
+  if (!args.json_out.empty()) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& p : r.points)
+      points.push_back({{"gpus", p.world}, {"forward_s", p.forward_s}, {"step_s", p.step_s}, {"tflops", p.tflops},
+                        {"speedup_forward", p.speedup_forward}, {"speedup_step", p.speedup_step},
+                        {"efficiency_step", p.efficiency_step}, {"max_abs_diff", p.max_abs_diff},
+                        {"output_scale", p.output_scale}, {"alltoall_gbps", p.alltoall_gbps},
+                        {"peak_gib", p.peak_bytes < 0 ? nlohmann::json() : nlohmann::json(gib(p.peak_bytes))}});
+    const nlohmann::json out = {{"config", args.random}, {"device", r.device}, {"height", options.bench.height},
+                                {"width", options.bench.width}, {"frames", options.bench.frames},
+                                {"tokens", r.tokens}, {"tflop_per_forward", r.flops.total() / 1e12},
+                                {"build_s", r.build_s}, {"points", points}};
+    write_file_atomically(args.json_out, out.dump(2) + "\n");
+  }
   const auto& one = r.points.front();
   const auto& widest = r.points.back();
   record_for_planner(options.devices.front(), [&](Calibration& c) {
@@ -159,6 +177,7 @@ CommandRun add_bench_dit(CLI::App& bench) {
   cmd->add_option("--random", args->random, "Random weights of this config: 14b or tiny")->capture_default_str();
   cmd->add_option("--gpus", args->gpus, "Compare these GPU counts, e.g. 1,2,4,8 (sequence-parallel, same weights; "
                   "with --device cpu: in-process CPU ranks)")->delimiter(',')->check(CLI::Range(1, 64));
+  cmd->add_option("--json-out", args->json_out, "With --gpus: also write the results as JSON to this file");
   cmd->add_option("--size", args->size, "480p, 720p or HxW")->capture_default_str();
   cmd->add_option("--frames", args->frames, "Video frames (1+4k)")->capture_default_str();
   cmd->add_option("--device", args->device, "cuda, cuda:N or cpu")->capture_default_str();

@@ -3,7 +3,6 @@
 // The planner's figures are the warm-client estimate (`talkgen plan --warm`): model build is reported but
 // not part of the job, as a Client loads its models once.
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <cmath>
 #include <memory>
@@ -14,6 +13,7 @@
 
 #include "cli/command.hpp"
 #include "cli/device_option.hpp"
+#include "core/atomic_file.hpp"
 #include "model/layers/device_timing.hpp"
 #include "pipeline/pipeline_benchmark.hpp"
 #include "pipeline/pipeline_group_benchmark.hpp"
@@ -270,11 +270,7 @@ int run_bench_pipeline(const PipelineBenchArgs& a) {
       out["composed"][c.name] = {{"steps", c.steps}, {"forwards_per_step", c.forwards_per_step},
                                  {"job_seconds", c.job_s}, {"seconds_per_video_second", c.s_per_video_s},
                                  {"streaming_seconds_per_video_second", c.streaming_s_per_s}};
-    if (!a.json_out.empty()) {
-      std::ofstream file(a.json_out);
-      file << out.dump() << "\n";
-      if (!file) fail(ErrorCode::io_error, "--json-out {}: could not write the file; check the folder exists", a.json_out);
-    }
+    if (!a.json_out.empty()) write_file_atomically(a.json_out, out.dump() + "\n");
     if (a.json) {
       fmt::print("{}\n", out.dump(2));
       return 0;

@@ -1,6 +1,5 @@
 // CalibrationStore: one small JSON file per (GPU, driver, talkgen version) in the user's cache directory.
 // One file per key rather than one shared file: two benches on different GPUs never race on a write.
-#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <chrono>
@@ -13,8 +12,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
+#include "core/atomic_file.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
 #include "talkgen/planner.hpp"
@@ -134,25 +133,7 @@ void CalibrationStore::save(const Calibration& c) const {
   std::error_code ec;
   fs::create_directories(directory_, ec);
   if (ec) fail(ErrorCode::io_error, "cannot create calibration directory '{}': {}", directory_, ec.message());
-  const std::string path = path_for(c.gpu_name, c.driver_version, c.talkgen_version);
-  // Temp name unique per process and call, in the same directory so the rename is atomic.
-  static std::atomic<unsigned> counter{0};
-  const std::string temp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << to_json(c).dump(2) << '\n';
-    out.flush();
-    if (!out) {
-      fs::remove(temp, ec);
-      fail(ErrorCode::io_error, "cannot write calibration file '{}' (disk full or no permission?)", temp);
-    }
-  }
-  fs::rename(temp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    fail(ErrorCode::io_error, "cannot rename '{}' to '{}': {}", temp, path, ec.message());
-  }
+  write_file_atomically(path_for(c.gpu_name, c.driver_version, c.talkgen_version), to_json(c).dump(2) + "\n");
 }
 
 std::vector<Calibration> CalibrationStore::list() const {

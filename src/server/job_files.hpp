@@ -9,10 +9,6 @@
 
 namespace talkgen::server {
 
-/// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename, fsync of the folder).
-/// Error(io_error) naming the path and the system's reason.
-void write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes);
-
 class JobFiles {
  public:
   /// Creates `data_dir/jobs` when missing. Error(io_error) when it cannot.

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "core/atomic_file.hpp"
 #include "server/job_files.hpp"
 #include "server/job_store.hpp"
 #include "server_test_support.hpp"
@@ -83,7 +84,10 @@ TEST_CASE("job files are written whole and removed with their folder", "[server]
   files.write_inputs("j1", {1, 2, 3}, {});
   CHECK(read_bytes(files.image_path("j1")) == std::vector<std::uint8_t>{1, 2, 3});
   CHECK_FALSE(std::filesystem::exists(files.audio_path("j1")));
-  CHECK_FALSE(std::filesystem::exists(files.image_path("j1") + ".tmp"));
+  for (const auto& entry : std::filesystem::directory_iterator(files.folder("j1")))
+    CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);  // no temporary left behind
+  CHECK((std::filesystem::status(files.image_path("j1")).permissions() & std::filesystem::perms::others_read) ==
+        std::filesystem::perms::none);  // users' media: this account only
   files.write_inputs("j2", {4}, {5, 6});
   CHECK(read_bytes(files.audio_path("j2")) == std::vector<std::uint8_t>{5, 6});
   auto ids = files.ids();
@@ -92,5 +96,6 @@ TEST_CASE("job files are written whole and removed with their folder", "[server]
   files.remove("j1");
   CHECK_FALSE(std::filesystem::exists(files.folder("j1")));
   CHECK(files.ids() == std::vector<std::string>{"j2"});
-  CHECK_THROWS_AS(write_file_atomically(dir + "/no/such/folder/x", {1}), talkgen::Error);
+  CHECK_THROWS_AS(talkgen::write_file_atomically(dir + "/no/such/folder/x", std::vector<std::uint8_t>{1}),
+                  talkgen::Error);
 }
