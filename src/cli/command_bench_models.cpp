@@ -176,7 +176,7 @@ CommandRun add_bench_dit(CLI::App& bench) {
   auto args = std::make_shared<DitBenchArgs>();
   cmd->add_option("--random", args->random, "Random weights of this config: 14b or tiny")->capture_default_str();
   cmd->add_option("--gpus", args->gpus, "Compare these GPU counts, e.g. 1,2,4,8 (sequence-parallel, same weights; "
-                  "with --device cpu: in-process CPU ranks)")->delimiter(',')->check(CLI::Range(1, 64));
+                  "with --device cpu: in-process CPU ranks)")->delimiter(',')->check(CLI::Range(1, 8));
   cmd->add_option("--json-out", args->json_out, "With --gpus: also write the results as JSON to this file");
   cmd->add_option("--size", args->size, "480p, 720p or HxW")->capture_default_str();
   cmd->add_option("--frames", args->frames, "Video frames (1+4k)")->capture_default_str();

@@ -335,7 +335,7 @@ CommandRun add_bench_pipeline(CLI::App& bench) {
       ->capture_default_str()->check(CLI::IsMember({"14b", "demo"}));
   cmd->add_option("--device", a->device, "cuda, cuda:N or cpu")->capture_default_str();
   cmd->add_option("--gpus", a->gpus, "Run the job sequence-parallel on GPUs 0..N-1 (with --device cpu: N CPU ranks)")
-      ->capture_default_str()->check(CLI::Range(1, 64));
+      ->capture_default_str()->check(CLI::Range(1, 8));
   cmd->add_flag("--compare-single", a->compare_single, "First run the job on one GPU alone (same weights) and "
                 "compare the videos' frames");
   cmd->add_option("--text-encoder-device", a->text_encoder_device,
