@@ -113,8 +113,17 @@ struct Calibration {
   double vae_encode_mpix_per_s = 0;
   double video_encode_mpix_per_s = 0;  ///< H.264 (libx264) megapixel-frames per second
   int gpus = 1;                    ///< GPUs of the communicator measurement
-  double comm_gbps = 0;            ///< all-to-all bandwidth per GPU (GB/s), measured with gpus > 1
+  /// All-to-all rate per GPU (GB/s) with gpus > 1: `talkgen bench dit --gpus` stores the effective one
+  /// (effective_comm_gbps), which also carries the N-GPU forward's other losses.
+  double comm_gbps = 0;
 };
+
+/// The all-to-all rate (GB/s per GPU) at which the Planner's forward on `gpus` GPUs takes `forward_s`, given
+/// that the one-GPU forward of the same size (`tokens` per forward) took `one_gpu_forward_s`: all that the
+/// N-GPU forward loses against an even split of the work (the all-to-alls themselves, smaller GEMMs and
+/// attention calls) priced as communication, so a calibrated plan reproduces the measured forward. 0 when
+/// the N-GPU forward lost nothing (or for gpus < 2 or non-positive input).
+double effective_comm_gbps(std::int64_t tokens, int gpus, double one_gpu_forward_s, double forward_s);
 
 class CalibrationStore {
  public:

@@ -74,6 +74,22 @@ void set_dit_rate(Calibration& c, double tflops, int64_t tokens, int64_t peak_by
   c.dit_peak_bytes = peak_bytes > 0 ? peak_bytes : 0;
 }
 
+// `bench dit --gpus --json-out`: the table, and the rate stored for the planner.
+nlohmann::json scaling_json(const DitBenchArgs& args, const model::dit::DitScalingOptions& options,
+                            const model::dit::DitScalingResult& r, double planner_comm_gbps) {
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& p : r.points)
+    points.push_back({{"gpus", p.world}, {"forward_s", p.forward_s}, {"step_s", p.step_s}, {"tflops", p.tflops},
+                      {"speedup_forward", p.speedup_forward}, {"speedup_step", p.speedup_step},
+                      {"efficiency_step", p.efficiency_step}, {"max_abs_diff", p.max_abs_diff},
+                      {"output_scale", p.output_scale}, {"alltoall_gbps", p.alltoall_gbps},
+                      {"peak_gib", p.peak_bytes < 0 ? nlohmann::json() : nlohmann::json(gib(p.peak_bytes))}});
+  return {{"config", args.random}, {"device", r.device}, {"height", options.bench.height},
+          {"width", options.bench.width}, {"frames", options.bench.frames}, {"tokens", r.tokens},
+          {"tflop_per_forward", r.flops.total() / 1e12}, {"build_s", r.build_s}, {"points", points},
+          {"planner_comm_gbps", planner_comm_gbps > 0 ? nlohmann::json(planner_comm_gbps) : nlohmann::json()}};
+}
+
 // --gpus 1,2,4: the same weights and inputs on each world size; the planner learns the all-to-all rate.
 int run_bench_dit_scaling(const DitBenchArgs& args) {
   model::dit::DitScalingOptions options;
@@ -95,27 +111,22 @@ int run_bench_dit_scaling(const DitBenchArgs& args) {
   }
   fmt::print("  (speed-up and efficiency per sampling step of 3 forwards; max |diff| against the 1-GPU output, "
              "scale {:.3g})\n", r.points.front().output_scale);
-  if (!args.json_out.empty()) {
-    nlohmann::json points = nlohmann::json::array();
-    for (const auto& p : r.points)
-      points.push_back({{"gpus", p.world}, {"forward_s", p.forward_s}, {"step_s", p.step_s}, {"tflops", p.tflops},
-                        {"speedup_forward", p.speedup_forward}, {"speedup_step", p.speedup_step},
-                        {"efficiency_step", p.efficiency_step}, {"max_abs_diff", p.max_abs_diff},
-                        {"output_scale", p.output_scale}, {"alltoall_gbps", p.alltoall_gbps},
-                        {"peak_gib", p.peak_bytes < 0 ? nlohmann::json() : nlohmann::json(gib(p.peak_bytes))}});
-    const nlohmann::json out = {{"config", args.random}, {"device", r.device}, {"height", options.bench.height},
-                                {"width", options.bench.width}, {"frames", options.bench.frames},
-                                {"tokens", r.tokens}, {"tflop_per_forward", r.flops.total() / 1e12},
-                                {"build_s", r.build_s}, {"points", points}};
-    write_file_atomically(args.json_out, out.dump(2) + "\n");
-  }
   const auto& one = r.points.front();
   const auto& widest = r.points.back();
+  // The planner's communication rate: what makes its N-GPU forward the measured one (the all-to-all alone
+  // when the N-GPU forward lost nothing beyond it). The Planner models the 14B model only.
+  const double effective =
+      args.random == "14b" ? effective_comm_gbps(r.tokens, widest.world, one.forward_s, widest.forward_s) : 0.0;
+  if (widest.world > 1 && args.random == "14b")
+    fmt::print("  planner's all-to-all rate on {} GPUs: {:.1f} GB/s effective (the all-to-all alone: {:.1f} GB/s)\n",
+               widest.world, effective, widest.alltoall_gbps);
+  if (!args.json_out.empty())
+    write_file_atomically(args.json_out, scaling_json(args, options, r, effective).dump(2) + "\n");
   record_for_planner(options.devices.front(), [&](Calibration& c) {
     set_dit_rate(c, one.tflops, r.tokens, one.peak_bytes);
     if (widest.world > 1) {
       c.gpus = widest.world;
-      c.comm_gbps = widest.alltoall_gbps;
+      c.comm_gbps = effective > 0 ? effective : widest.alltoall_gbps;
     }
   });
   return 0;

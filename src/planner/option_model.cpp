@@ -16,7 +16,25 @@ constexpr double kVaeWorkspaceBytesPerPixel = 6.0 * 1024;
 
 double ceil_div(double a, double b) { return std::ceil(a / b); }
 
+// Ulysses per block: q, k, v sequence->heads and the output heads->sequence, each moving (N-1)/N of the
+// GPU's tokens x dim bf16 values: 4 x tokens/N x D x 2 bytes x (N-1)/N, for every block.
+double alltoall_bytes_per_forward(const ModelDims& m, double tokens_per_gpu, double n) {
+  return m.layers * 4 * tokens_per_gpu * m.dim * 2 * (n - 1) / n;
+}
+
 }  // namespace
+
+double effective_comm_gbps(const ModelDims& m, double tokens, int gpus, double one_gpu_forward_s, double forward_s) {
+  const double n = gpus;
+  if (gpus < 2 || !(tokens > 0) || !(one_gpu_forward_s > 0) || !(forward_s > 0)) return 0;
+  // The busiest GPU's share of the one-GPU forward, as option_times prices compute (one rate for all).
+  const auto f = dit_forward_flops(m, tokens, 1 + (kChunkFrames - 1) / m.vae_stride_t);
+  const double share = (f.per_token * ceil_div(tokens, n) / tokens + f.fixed +
+                        f.self_attention * ceil_div(m.heads, n) / m.heads) / f.total();
+  const double lost = forward_s - one_gpu_forward_s * share - m.layers * 2 * Rates{}.comm_latency_s;
+  if (lost <= 0) return 0;
+  return alltoall_bytes_per_forward(m, ceil_div(tokens, n), n) / lost / 1e9;
+}
 
 double memory_gib_per_gpu(const Workload& w, const Rates& r, const OptionShape& s, const ModelDims& m) {
   const double n = s.gpus;
@@ -46,13 +64,9 @@ PlanTimes option_times(const Workload& w, const Rates& r, const OptionShape& s, 
   // and self-attention over all L tokens for its heads.
   const double compute = (w.flops.per_token * tokens_per_gpu / L + w.flops.fixed) / (r.matmul_tflops * 1e12) +
                          w.flops.self_attention * heads_per_gpu / m.heads / (r.attention_tflops * 1e12);
-  // Ulysses per block: q, k, v sequence->heads and the output heads->sequence, each moving (N-1)/N of
-  // the GPU's tokens x dim bf16 values: 4 x tokens/N x D x 2 bytes x (N-1)/N.
   double comm = 0;
-  if (s.gpus > 1) {
-    const double bytes = m.layers * 4 * tokens_per_gpu * m.dim * 2 * (n - 1) / n;
-    comm = bytes / (r.comm_gbps * 1e9) + m.layers * 2 * r.comm_latency_s;
-  }
+  if (s.gpus > 1)
+    comm = alltoall_bytes_per_forward(m, tokens_per_gpu, n) / (r.comm_gbps * 1e9) + m.layers * 2 * r.comm_latency_s;
   double forward_compute = compute;
   if (s.weight_sharded) {
     // Each forward all-gathers every block's weights; prefetching overlaps that with compute, so the

@@ -19,6 +19,12 @@ struct OptionShape {
 ///   + runtime (CUDA context, cuBLAS workspace: 2 GiB) + 5% allocator fragmentation.
 double memory_gib_per_gpu(const Workload& w, const Rates& r, const OptionShape& shape, const ModelDims& m = {});
 
+/// The all-to-all rate (GB/s per GPU) at which option_times' forward on `gpus` GPUs takes `forward_s`, when
+/// the one-GPU forward of the same size (`tokens`, 81 frames) took `one_gpu_forward_s`: whatever the
+/// N-GPU forward loses against an even split of the work (the all-to-alls, and the smaller GEMMs and
+/// attention calls) priced as communication. 0 when nothing is lost (or for bad input).
+double effective_comm_gbps(const ModelDims& m, double tokens, int gpus, double one_gpu_forward_s, double forward_s);
+
 /// Wall time of the job by term (PlanTimes::total included). `include_model_load` adds reading the weights.
 PlanTimes option_times(const Workload& w, const Rates& r, const OptionShape& shape, bool include_model_load,
                        const ModelDims& m = {});

@@ -252,6 +252,11 @@ PlanOption option_on(double duration_seconds, int gpus, Resolution resolution, Q
 }
 }  // namespace
 
+double effective_comm_gbps(std::int64_t tokens, int gpus, double one_gpu_forward_s, double forward_s) {
+  return planner::effective_comm_gbps(planner::ModelDims{}, static_cast<double>(tokens), gpus, one_gpu_forward_s,
+                                      forward_s);
+}
+
 double estimate_time(double duration_seconds, int gpus, Resolution resolution, Quality quality,
                      const PlanRequest& hardware) {
   return option_on(duration_seconds, gpus, resolution, quality, hardware).seconds;

@@ -231,3 +231,38 @@ TEST_CASE("a calibration replaces the built-in rates") {
   CHECK(px.gpu_memory_gib == Approx(96));
   CHECK(px.options[0].fits);
 }
+
+TEST_CASE("the effective all-to-all rate makes a calibrated plan reproduce the measured N-GPU forward") {
+  // Measured on 2 H100s (benchmarks/RESULTS.md): 480x832, 81 frames, 3.315 s on 1 GPU, 1.862 s on 2.
+  const double one = 3.315, two = 1.862;
+  const std::int64_t tokens = 32760;
+  const double gbps = effective_comm_gbps(tokens, 2, one, two);
+  CHECK(gbps > 10);
+  CHECK(gbps < 500);
+  CHECK(effective_comm_gbps(tokens, 2, one, one / 2) == 0);  // a perfect split: nothing to price
+  CHECK(effective_comm_gbps(tokens, 1, one, one) == 0);
+  CHECK(effective_comm_gbps(tokens, 2, 0, two) == 0);
+  // Slower N-GPU forwards mean a lower rate.
+  CHECK(effective_comm_gbps(tokens, 2, one, two + 0.1) < gbps);
+
+  const std::string dir = std::string(TALKGEN_TEST_SCRATCH_DIR) + "/planner_effective_comm";
+  std::filesystem::remove_all(dir);
+  auto r = request("H100", 2);
+  r.use_calibration = true;
+  r.calibration_directory = dir;
+  const double tflop = evaluate_plan(r).workload.tflop_per_forward;  // 480p landscape: 32,760 tokens
+  REQUIRE(evaluate_plan(r).workload.tokens == tokens);
+  Calibration c;
+  c.gpu_name = "NVIDIA H100 80GB HBM3";
+  c.driver_version = "580.159.04";
+  c.dit_tflops = tflop / one;
+  c.measured_tokens = tokens;
+  c.gpus = 2;
+  c.comm_gbps = gbps;
+  record_calibration(c, CalibrationStore(dir));
+  const Plan p = evaluate_plan(r);
+  REQUIRE(p.calibrated);
+  const double forwards = static_cast<double>(p.workload.forwards);
+  CHECK(p.options[0].times.sampling / forwards == Approx(one).epsilon(1e-6));
+  CHECK((p.options[1].times.sampling + p.options[1].times.communication) / forwards == Approx(two).epsilon(1e-6));
+}
