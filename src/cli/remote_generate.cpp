@@ -244,6 +244,27 @@ void print_progress(const json& job) {
              eta != job.end() && eta->is_number() ? fmt::format(" eta {:.0f}s", eta->get<double>()) : "");
 }
 
+// GET `path`, its body streamed to `on_body` (return false to stop) when the answer is 200. Any other
+// answer's body is kept as the result's body: the server's JSON error, for Session's messages.
+httplib::Result get_streamed(Session& session, const std::string& path, const char* accept,
+                             const std::function<bool(const char*, size_t)>& on_body) {
+  int status = 0;
+  std::string error_body;
+  httplib::Result r = session.client().Get(
+      path, httplib::Headers{{"Accept", accept}},
+      [&](const httplib::Response& response) {
+        status = response.status;
+        return true;
+      },
+      [&](const char* bytes, size_t n) {
+        if (status == 200) return on_body(bytes, n);
+        error_body.append(bytes, n);
+        return true;
+      });
+  if (r && status != 200) r->body = error_body;
+  return r;
+}
+
 // Follows the job through its event stream until it finishes; reconnects (after reading the job) when
 // the stream ends early. Returns the final job object.
 json follow(Session& session, json job, Clock::time_point deadline, bool show) {
@@ -268,28 +289,16 @@ json follow(Session& session, json job, Clock::time_point deadline, bool show) {
     if (timed_out()) break;
     buffer.clear();
     data.clear();
-    std::string error_body;
-    int status = 0;
-    httplib::Result r = session.client().Get(
-        events, httplib::Headers{{"Accept", "text/event-stream"}},
-        [&](const httplib::Response& response) {
-          status = response.status;
-          return true;
-        },
-        [&](const char* bytes, size_t n) {
-          if (status != 200) {
-            error_body.append(bytes, n);
-            return true;
-          }
-          buffer.append(bytes, n);
-          for (auto eol = buffer.find('\n'); eol != std::string::npos; eol = buffer.find('\n')) {
-            std::string line = buffer.substr(0, eol);
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            buffer.erase(0, eol + 1);
-            on_line(line);
-          }
-          return !timed_out() && !is_terminal_state(text_of(job, "state"));
-        });
+    httplib::Result r = get_streamed(session, events, "text/event-stream", [&](const char* bytes, size_t n) {
+      buffer.append(bytes, n);
+      for (auto eol = buffer.find('\n'); eol != std::string::npos; eol = buffer.find('\n')) {
+        std::string line = buffer.substr(0, eol);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        buffer.erase(0, eol + 1);
+        on_line(line);
+      }
+      return !timed_out() && !is_terminal_state(text_of(job, "state"));
+    });
     if (r && r->status >= 400 && r->status < 500 && r->status != 429) {
       throw Session::error_from("following job " + id, *r);
     }
@@ -316,24 +325,12 @@ void download(Session& session, const std::string& id, const std::string& output
   session.send(what, [&]() {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) fail(ErrorCode::io_error, "cannot write '{}': check the folder exists and is writable", tmp);
-    int status = 0;
-    std::string error_body;
-    httplib::Result r = session.client().Get(
-        session.path("/v1/jobs/" + id + "/video"), httplib::Headers{{"Accept", "video/mp4"}},
-        [&](const httplib::Response& response) {
-          status = response.status;
-          return true;
-        },
-        [&](const char* bytes, size_t n) {
-          if (status != 200) {
-            error_body.append(bytes, n);
-            return true;
-          }
-          out.write(bytes, static_cast<std::streamsize>(n));
-          return static_cast<bool>(out);
-        });
+    httplib::Result r = get_streamed(session, session.path("/v1/jobs/" + id + "/video"), "video/mp4",
+                                     [&](const char* bytes, size_t n) {
+                                       out.write(bytes, static_cast<std::streamsize>(n));
+                                       return static_cast<bool>(out);
+                                     });
     out.close();
-    if (r && status != 200) r->body = error_body;  // the JSON error, for Session's message
     if (!out) {
       std::remove(tmp.c_str());
       fail(ErrorCode::io_error, "writing '{}' failed (disk full?)", tmp);

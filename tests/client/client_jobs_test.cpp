@@ -480,17 +480,25 @@ TEST_CASE("ranks: a 2-rank CPU job makes the frames of a 1-rank job", "[distribu
   CHECK(max_diff <= 1e-5);
 }
 
-TEST_CASE("retry: a collective timeout is retried on fewer ranks", "[distributed]") {
-  client::testing::clear();
-  const std::string dir = talkgen_test::fresh_dir("retry_timeout");
+namespace {
+
+// A job on a 2-rank CPU pool with `gpus` ranks whose first attempt fails with `fault`.
+JobResult run_with_first_attempt_failing(const std::string& id, int gpus, ErrorCode fault) {
   ClientOptions o = talkgen_test::demo_cpu_options(2);
   o.retry.base_delay = 10ms;
   Client client(o);
-  Job job = tiny_job(dir + "/t.mp4");
-  job.job_id = "collective-timeout";
-  job.gpus = 2;
-  client::testing::inject_fault("collective-timeout", 1, ErrorCode::timeout);
-  const JobResult r = client.generate(job);
+  Job job = tiny_job(talkgen_test::fresh_dir(id) + "/out.mp4");
+  job.job_id = id;
+  job.gpus = gpus;
+  client::testing::inject_fault(id, 1, fault);
+  return client.generate(job);
+}
+
+}  // namespace
+
+TEST_CASE("retry: a collective timeout is retried on fewer ranks", "[distributed]") {
+  client::testing::clear();
+  const JobResult r = run_with_first_attempt_failing("collective-timeout", 2, ErrorCode::timeout);
   CHECK(r.attempts == 2);
   CHECK(r.gpus == 1);
   const auto attempts = client::testing::attempts_of("collective-timeout");
@@ -502,15 +510,7 @@ TEST_CASE("retry: a collective timeout is retried on fewer ranks", "[distributed
 
 TEST_CASE("retry: out_of_memory takes more ranks when the pool has them free", "[distributed]") {
   client::testing::clear();
-  const std::string dir = talkgen_test::fresh_dir("retry_more");
-  ClientOptions o = talkgen_test::demo_cpu_options(2);
-  o.retry.base_delay = 10ms;
-  Client client(o);
-  Job job = tiny_job(dir + "/m.mp4");
-  job.job_id = "needs-more";
-  job.gpus = 1;
-  client::testing::inject_fault("needs-more", 1, ErrorCode::out_of_memory);
-  const JobResult r = client.generate(job);
+  const JobResult r = run_with_first_attempt_failing("needs-more", 1, ErrorCode::out_of_memory);
   CHECK(r.attempts == 2);
   CHECK(r.gpus == 2);
   const auto attempts = client::testing::attempts_of("needs-more");

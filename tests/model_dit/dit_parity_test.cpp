@@ -39,13 +39,8 @@ fs::path require(const std::string& name) {
 }
 
 DitInputs read_inputs(const io::TensorSource& io) {
-  DitInputs in;
-  in.x = io.read("x");
-  in.y = io.read("y");
-  in.t = io.read("t");
-  in.context = io.read("context");
-  in.clip_fea = io.read("clip_fea");
-  in.audio = io.read("audio").unsqueeze(1);  // reference layout [speakers=B, frames, ...] -> [B, 1, frames, ...]
+  DitInputs in = test::read_reference_inputs(io);
+  in.audio = in.audio.unsqueeze(1);  // reference layout [speakers=B, frames, ...] -> [B, 1, frames, ...]
   return in;
 }
 

@@ -39,13 +39,8 @@ std::shared_ptr<DitModel> parity_model() {
 }
 
 DitInputs read_two_person_inputs(const io::TensorSource& io) {
-  DitInputs in;
-  in.x = io.read("x");
-  in.y = io.read("y");
-  in.t = io.read("t");
-  in.context = io.read("context");
-  in.clip_fea = io.read("clip_fea");
-  in.audio = io.read("audio").unsqueeze(0);  // reference [persons, frames, ...] -> [B=1, persons, frames, ...]
+  DitInputs in = test::read_reference_inputs(io);
+  in.audio = in.audio.unsqueeze(0);  // reference [persons, frames, ...] -> [B=1, persons, frames, ...]
   in.ref_target_masks = io.read("ref_target_masks");
   return in;
 }

@@ -72,6 +72,19 @@ inline DitInputs random_inputs(const DitConfig& c, int64_t frames, int64_t h, in
   return in;
 }
 
+/// A parity file's forward inputs as the reference recorded them: x, y, t, context, clip_fea, and audio in
+/// its [speakers, frames, ...] layout (the caller adds the batch axis where its case needs it).
+inline DitInputs read_reference_inputs(const io::TensorSource& io) {
+  DitInputs in;
+  in.x = io.read("x");
+  in.y = io.read("y");
+  in.t = io.read("t");
+  in.context = io.read("context");
+  in.clip_fea = io.read("clip_fea");
+  in.audio = io.read("audio");
+  return in;
+}
+
 inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
 }
