@@ -1,5 +1,6 @@
 # talkgen_add_part(<name> [DIR <dir>] [DEPS <parts...>] [LIBS <targets...>] [PCH <headers...>] [TORCH_PCH])
-# One static library per part (src/<dir>/*.cpp, globbed so adding a file needs no CMake edit).
+# One static library per part (src/<dir>/*.cpp, globbed so adding a file needs no CMake edit; CUDA builds
+# add the folder's *.cu as <part>_kernels).
 # The shared libtalkgen is linked from all parts; tests link the parts they exercise directly.
 function(talkgen_add_part name)
   cmake_parse_arguments(P "TORCH_PCH" "DIR" "DEPS;LIBS;PCH" ${ARGN})
@@ -23,6 +24,19 @@ function(talkgen_add_part name)
   endforeach()
   target_link_libraries(${_target} PUBLIC ${P_LIBS})
   target_compile_options(${_target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  # CUDA kernels (CUDA builds only) in a library of their own: nvcc sees neither libtorch nor the
+  # part's C++ flags and precompiled header; they take raw device pointers (see the part's *_launch.hpp).
+  if(TALKGEN_WITH_CUDA)
+    file(GLOB _cuda_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${P_DIR}/*.cu)
+    if(_cuda_sources)
+      add_library(${_target}_kernels STATIC ${_cuda_sources})
+      target_include_directories(${_target}_kernels PRIVATE ${PROJECT_SOURCE_DIR}/src)
+      target_compile_features(${_target}_kernels PRIVATE cuda_std_17)
+      target_compile_options(${_target}_kernels PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-Xptxas=-warn-spills>)
+      target_link_libraries(${_target}_kernels PUBLIC CUDA::cudart)
+      target_link_libraries(${_target} PUBLIC ${_target}_kernels)
+    endif()
+  endif()
   if(P_PCH)
     target_precompile_headers(${_target} PRIVATE ${P_PCH})
   elseif(P_TORCH_PCH AND TALKGEN_USE_PCH)

@@ -23,7 +23,7 @@ namespace {
 struct DitBenchArgs {
   std::string random = "14b", size = "480p", device = "cuda";
   std::vector<int> gpus;  // world sizes to compare (sequence-parallel); empty: the one-device benchmark
-  std::string json_out;   // --gpus: the table as JSON in this file too
+  std::string json_out;   // the results as JSON in this file too
   int frames = 81, reps = 3, warmup = 1;
   double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
 };
@@ -132,6 +132,22 @@ int run_bench_dit_scaling(const DitBenchArgs& args) {
   return 0;
 }
 
+// `bench dit --json-out` on one device: the figures printed, the variants and the phase profile.
+nlohmann::json single_json(const DitBenchArgs& args, const model::dit::DitBenchOptions& options,
+                           const model::dit::DitBenchResult& r) {
+  nlohmann::json variants = nlohmann::json::array(), profile = nlohmann::json::array();
+  for (const auto& v : r.variants)
+    variants.push_back({{"name", v.name}, {"forward_s", v.forward_s}, {"tflops", v.tflops},
+                        {"max_abs_diff", v.max_abs_diff}, {"output_scale", v.output_scale}});
+  for (const auto& p : r.profile) profile.push_back({{"phase", p.phase}, {"seconds", p.seconds}});
+  return {{"config", args.random}, {"device", r.device}, {"height", options.height}, {"width", options.width},
+          {"frames", options.frames}, {"tokens", r.tokens}, {"configuration", r.configuration},
+          {"tflop_per_forward", r.flops.total() / 1e12}, {"forward_s", r.forward_s}, {"step_s", r.step_s},
+          {"tflops", r.tflops}, {"mfu", r.mfu}, {"build_s", r.build_s},
+          {"peak_gib", r.peak_bytes < 0 ? nlohmann::json() : nlohmann::json(gib(r.peak_bytes))},
+          {"variants", variants}, {"profile", profile}};
+}
+
 int run_bench_dit(const DitBenchArgs& args) {
   if (!args.gpus.empty()) return run_bench_dit_scaling(args);
   model::dit::DitBenchOptions options = dit_options(args);
@@ -143,6 +159,7 @@ int run_bench_dit(const DitBenchArgs& args) {
              r.flops.total() / 1e12, r.tflops, r.mfu * 100, args.peak_tflops);
   fmt::print("  step (3 forwards) {:.3f} s, peak memory {:.1f} GiB, weights built in {:.1f} s\n", r.step_s,
              gib(r.peak_bytes), r.build_s);
+  if (!args.json_out.empty()) write_file_atomically(args.json_out, single_json(args, options, r).dump(2) + "\n");
   record_for_planner(options.device, [&](Calibration& c) { set_dit_rate(c, r.tflops, r.tokens, r.peak_bytes); });
   return 0;
 }
@@ -188,7 +205,7 @@ CommandRun add_bench_dit(CLI::App& bench) {
   cmd->add_option("--random", args->random, "Random weights of this config: 14b or tiny")->capture_default_str();
   cmd->add_option("--gpus", args->gpus, "Compare these GPU counts, e.g. 1,2,4,8 (sequence-parallel, same weights; "
                   "with --device cpu: in-process CPU ranks)")->delimiter(',')->check(CLI::Range(1, 8));
-  cmd->add_option("--json-out", args->json_out, "With --gpus: also write the results as JSON to this file");
+  cmd->add_option("--json-out", args->json_out, "Also write the results as JSON to this file");
   cmd->add_option("--size", args->size, "480p, 720p or HxW")->capture_default_str();
   cmd->add_option("--frames", args->frames, "Video frames (1+4k)")->capture_default_str();
   cmd->add_option("--device", args->device, "cuda, cuda:N or cpu")->capture_default_str();

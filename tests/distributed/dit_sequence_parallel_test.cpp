@@ -7,6 +7,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "model/dit/dit_model.hpp"
@@ -39,10 +40,13 @@ DitInputs random_inputs(const DitConfig& c, int64_t frames, int64_t h, int64_t w
   return in;
 }
 
-// Every rank's output of one sequence-parallel forward, in rank order.
-std::vector<at::Tensor> forward_on_ranks(const DitModel& model, const DitInputs& in, int world) {
+// Every rank's output of one sequence-parallel forward, in rank order. Ranks on CPUs by default; with
+// `device`, every rank on that device (in-process thread collectives: one GPU can host several ranks).
+std::vector<at::Tensor> forward_on_ranks(const DitModel& model, const DitInputs& in, int world,
+                                         std::optional<at::Device> device = std::nullopt) {
   DistributedOptions opts;
-  opts.devices = cpu_devices(world);
+  opts.devices = device ? std::vector<at::Device>(world, *device) : cpu_devices(world);
+  if (device) opts.backend = CommBackend::threads;
   opts.collective_timeout = std::chrono::seconds(60);
   DistributedRunner runner(opts);
   std::vector<at::Tensor> outs(world);
@@ -109,3 +113,30 @@ TEST_CASE("sequence-parallel DiT with embedded conditions reused across steps", 
     CHECK(max_abs_diff(out, reference) <= 1e-5);
   }
 }
+
+#if TALKGEN_WITH_CUDA
+// The same on a GPU in bf16, where the blocks run the CUDA row kernels (model/dit/dit_row_kernels.hpp) on
+// each rank's shard: 35 tokens on 2 and 3 ranks leave padded rows in the last shard. Ranks of one GPU
+// sum in other orders than the one-rank forward (GEMMs of other row counts), so bf16 noise is allowed.
+TEST_CASE("sequence-parallel bf16 DiT on a GPU (row kernels on shards) equals the one-rank forward",
+          "[distributed][dit][cuda]") {
+  REQUIRE(at::hasCUDA());
+  const at::Device gpu(at::kCUDA, 0);
+  const auto c = uneven_config();
+  DitModel model(c, at::TensorOptions().dtype(at::kBFloat16).device(gpu));
+  randomize_parameters(model, 37);
+  REQUIRE(model.speed_options().row_kernels);
+  const auto in = random_inputs(c, 5, 2, 14, 9);
+  const auto reference = model.forward(in).to(at::kFloat);
+  const double scale = reference.abs().max().item<double>();
+  REQUIRE(scale > 0.1);
+  for (int world : {2, 3}) {
+    const auto outs = forward_on_ranks(model, in, world, gpu);
+    for (int r = 0; r < world; ++r) {
+      INFO("world " << world << ", rank " << r << ", output scale " << scale);
+      REQUIRE(outs[r].defined());
+      CHECK(max_abs_diff(outs[r].to(at::kFloat), reference) <= 0.03 * scale);
+    }
+  }
+}
+#endif  // TALKGEN_WITH_CUDA

@@ -159,6 +159,12 @@ TEST_CASE("speed option and attention backend names", "[dit][speed][errors]") {
   const auto fused = DitSpeedOptions::parse("fused");
   CHECK(fused.fused_elementwise);
   CHECK_FALSE(fused.gelu_in_gemm);
+  CHECK_FALSE(fused.row_kernels);  // "fused" alone: the libtorch forms (the A/B baseline of the kernels)
+  CHECK(DitSpeedOptions{}.row_kernels);
+  CHECK_FALSE(DitSpeedOptions::parse("none").row_kernels);
+  const auto kernels = DitSpeedOptions::parse("kernels");
+  CHECK(kernels.row_kernels);
+  CHECK(kernels.fused_elementwise);  // the kernels are the fused path's CUDA form
   const auto both = DitSpeedOptions::parse("gelu,fused");
   CHECK(both.fused_elementwise);
   CHECK(both.gelu_in_gemm);
@@ -214,8 +220,9 @@ TEST_CASE("phase profile: the forward's phases, only while installed", "[dit][sp
       CHECK(s >= 0);
     }
     for (const char* want : {"embeddings (patch, time)", "norm + modulation", "self_attn q/k/v GEMMs",
-                             "self_attn qk norm + RoPE", "self_attn attention", "self_attn o GEMM", "gated residual",
-                             "cross_attn (norm3, text + image)", "audio_cross_attn (norm_x)", "ffn", "head"}) {
+                             "self_attn qk norm + RoPE", "self_attn attention", "self_attn o GEMM",
+                             "gated residual + norm3", "cross_attn (text + image)", "residual + norm_x",
+                             "audio_cross_attn", "residual + norm + modulation", "ffn", "gated residual", "head"}) {
       INFO(want);
       CHECK(std::find(names.begin(), names.end(), want) != names.end());
     }

@@ -8,7 +8,7 @@ and saves inputs + outputs as safetensors under tests/data/parity/<component>/.
 
 The reference checkout is given by path and never committed (see tools/parity/README.md).
 """
-import argparse, json, os, struct, subprocess, sys
+import argparse, json, math, os, struct, subprocess, sys
 
 import torch
 
@@ -42,22 +42,39 @@ def save_safetensors(tensors, path, metadata=None):
         return
     except ImportError:
         pass
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        data = t.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bfloat16 else \
-            t.view(torch.int16).numpy().tobytes()
-        header[name] = {"dtype": _DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
+    write_safetensors(path, [(k, v.dtype, v.shape, lambda v=v: v) for k, v in tensors.items()], metadata)
+
+
+def _raw(t):
+    """A contiguous CPU tensor's bytes as a buffer (numpy has no bfloat16: its bits go out as int16)."""
+    return t.view(torch.uint8).numpy() if t.dtype != torch.bfloat16 else t.view(torch.int16).numpy()
+
+
+def write_safetensors(path, entries, metadata=None):
+    """Writes a .safetensors file one tensor at a time, without the safetensors package: `entries` is a list
+    of (name, dtype, shape, fetch), fetch() returning that tensor on any device, called just before its bytes
+    are written, so host memory holds one tensor, never the whole file (the full-size DiT's shards are ~5 GB).
+    The header and the data keep the order given."""
+    header, offset = {}, 0
+    for name, dtype, shape, _ in entries:
+        n = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+        header[name] = {"dtype": _DTYPES[dtype], "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
     if metadata:
         header["__metadata__"] = metadata
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * ((8 - len(raw) % 8) % 8)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(raw)))
         f.write(raw)
-        for b in blobs:
-            f.write(b)
+        for name, dtype, shape, fetch in entries:
+            t = fetch().detach()
+            assert t.dtype == dtype and list(t.shape) == list(shape), (name, t.dtype, list(t.shape), dtype, shape)
+            t = t.contiguous().cpu()
+            if t.numel():
+                f.write(_raw(t.reshape(-1)).data)
+            del t
 
 
 def reference_commit(ref_dir):

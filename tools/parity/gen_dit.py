@@ -14,7 +14,7 @@ LoRA in the lightx2v key style, then runs the reference in fp32 on fixed inputs:
                                                      and `out`, with the same weights (before the LoRA merge)
 
     python3 tools/parity/gen_dit.py --ref .ref/infinitetalk [--device cuda]
-    python3 tools/parity/gen_dit.py --ref .ref/infinitetalk --full --out /tmp/dit_full [--layers 4]
+    python3 tools/parity/gen_dit.py --ref .ref/infinitetalk --full --out /tmp/dit_full [--layers 40]
 
 --two-person-only adds io_2p.safetensors to an existing tiny dit/ folder: it loads the weights saved
 there (so the committed weights and io.safetensors stay as they are) and runs only the two-speaker case.
@@ -24,9 +24,22 @@ and the shims use and torch 1.13 lacks):
     /usr/bin/python3 tools/parity/gen_dit.py --ref .ref/infinitetalk --two-person-only
 
 --full uses the 14B widths (dim 5120, 40 heads, ffn 13824, real audio/CLIP/text dims) with --layers
-blocks (fp32 does not fit 40 on one GPU) on CUDA; point TALKGEN_DIT_PARITY_DIR at --out to compare.
+blocks (default all 40: 18.88 B parameters) on CUDA; point TALKGEN_DIT_PARITY_DIR at --out to compare.
+All 40 fit one 80 GB GPU in fp32: the weights take 70.3 GiB and the reference's forward at 21 frames of
+480x832 (8,190 tokens) adds a few GiB. What --full does differently from the tiny run:
+  - the model is built on the GPU and randomized in place there (randomize()'s distributions, drawn from a
+    CUDA generator seeded with --seed), so no tensor ever has a second copy and nothing waits on CPU randn;
+  - the weights are saved in --weights-dtype (default bf16, like the official checkpoints: 37.8 GB where
+    fp32 would be 75.5 GB) and rounded to it in place before the reference runs, so the reference computes
+    in fp32 from exactly the values in the files (bf16 -> fp32 is exact on the C++ side too);
+  - the base goes into 7 shards of about equal size (diffusion_pytorch_model-0000N-of-00007, the official
+    count), each written one tensor at a time (host memory holds one tensor, not a shard);
+  - inputs and the LoRA still come from the CPU generator; the two-speaker case is skipped (its C++ test
+    loads the model on the CPU: 75 GB in fp32 and five CPU forwards at 8,190 tokens), io_2p.safetensors
+    is not written.
+The tiny run (no --full) is unchanged: fp32 files, CPU generator, the committed bytes.
 """
-import importlib, json, math, os, struct, sys, types
+import importlib, json, math, os, struct, sys, time, types
 
 import numpy as np
 import torch
@@ -143,11 +156,16 @@ import harness
 
 LORA_SCALE = 0.7
 LORA_RANK = 4
+WEIGHT_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
+FULL_SHARDS = 7  # Wan2.1-I2V-14B's diffusion_pytorch_model-0000N-of-00007.safetensors
 
 
 def extra_args(p):
     p.add_argument("--seed", type=int, default=20250)
-    p.add_argument("--layers", type=int, default=None, help="--full only: number of blocks (default 4)")
+    p.add_argument("--layers", type=int, default=None, help="--full only: number of blocks (default 40)")
+    p.add_argument("--weights-dtype", choices=sorted(WEIGHT_DTYPES), default=None,
+                   help="dtype of the saved weights (default f32, bf16 with --full); the reference computes in "
+                        "fp32 from the values rounded to it")
     p.add_argument("--frames", type=int, default=21, help="--full only: video frames (4k+1)")
     p.add_argument("--size", default="480x832", help="--full only: HxW in pixels")
     p.add_argument("--two-person-only", action="store_true",
@@ -197,12 +215,37 @@ def randomize(model, g):
             p.data = 0.1 * torch.randn(p.shape, generator=g)
 
 
+def randomize_in_place(model, g):
+    """randomize()'s distributions, drawn in place on the parameters' own device from generator `g` (on that
+    device): no second copy of any tensor, no CPU randn over 18.9 B values."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("modulation"):
+                p.normal_(0.0, 1.0 / math.sqrt(p.shape[-1]), generator=g)
+            elif p.dim() >= 2:
+                p.normal_(0.0, 1.0 / math.sqrt(p[0].numel()), generator=g)
+            elif "norm" in name and name.endswith("weight"):
+                p.normal_(1.0, 0.2, generator=g)
+            else:
+                p.normal_(0.0, 0.1, generator=g)
+
+
+def round_weights(model, dtype):
+    """Rounds every parameter to `dtype` and back, in place (one tensor's `dtype` copy at a time): the fp32
+    reference then computes from exactly the values saved in `dtype`."""
+    if dtype == torch.float32:
+        return
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(dtype))
+
+
 def is_audio_key(k):
     return k.startswith("audio_proj.") or ".audio_cross_attn." in k or ".norm_x." in k
 
 
-def save_checkpoints(model, out_dir, meta):
-    sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
+def save_checkpoints(model, out_dir, meta, dtype=torch.float32):
+    sd = {k: v.detach().to(dtype).cpu() for k, v in model.state_dict().items()}
     base = {k: v for k, v in sd.items() if not is_audio_key(k)}
     audio = {k: v for k, v in sd.items() if is_audio_key(k)}
     names = list(base)
@@ -217,6 +260,47 @@ def save_checkpoints(model, out_dir, meta):
     with open(os.path.join(out_dir, "diffusion_pytorch_model.safetensors.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=1, sort_keys=True)
     common.save_safetensors(audio, os.path.join(out_dir, "infinitetalk.safetensors"), metadata=meta)
+
+
+def split_by_size(names, sizes, n):
+    """`names` in order, cut into at most n consecutive runs of about equal total size."""
+    total, shards, acc = sum(sizes[k] for k in names), [[]], 0
+    for k in names:
+        if shards[-1] and acc >= total * len(shards) / n and len(shards) < n:
+            shards.append([])
+        shards[-1].append(k)
+        acc += sizes[k]
+    return shards
+
+
+def save_checkpoints_streamed(model, out_dir, meta, dtype, n_shards=FULL_SHARDS):
+    """save_checkpoints for the full-size model: the base in n_shards files of about equal size, every
+    tensor converted to `dtype` on its own device and copied to the host only when its bytes are written
+    (common.write_safetensors), so neither device nor host ever holds a second copy of the weights."""
+    params = dict(model.named_parameters())
+    sizes = {k: p.numel() * torch.empty((), dtype=dtype).element_size() for k, p in params.items()}
+    base = [k for k in params if not is_audio_key(k)]
+    audio = [k for k in params if is_audio_key(k)]
+
+    def entries(keys):
+        return [(k, dtype, tuple(params[k].shape), lambda k=k: params[k].detach().to(dtype)) for k in keys]
+
+    shards = split_by_size(base, sizes, n_shards)
+    weight_map = {}
+    for i, keys in enumerate(shards):
+        fname = f"diffusion_pytorch_model-{i + 1:05d}-of-{len(shards):05d}.safetensors"
+        t0 = time.time()
+        common.write_safetensors(os.path.join(out_dir, fname), entries(keys), metadata=meta)
+        weight_map.update({k: fname for k in keys})
+        gb = sum(sizes[k] for k in keys) / 1e9
+        print(f"dit: wrote {fname}: {len(keys)} tensors, {gb:.2f} GB in {time.time() - t0:.1f} s", flush=True)
+    with open(os.path.join(out_dir, "diffusion_pytorch_model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": sum(sizes[k] for k in base)}, "weight_map": weight_map}, f,
+                  indent=1, sort_keys=True)
+    t0 = time.time()
+    common.write_safetensors(os.path.join(out_dir, "infinitetalk.safetensors"), entries(audio), metadata=meta)
+    print(f"dit: wrote infinitetalk.safetensors: {len(audio)} tensors, "
+          f"{sum(sizes[k] for k in audio) / 1e9:.2f} GB in {time.time() - t0:.1f} s", flush=True)
 
 
 def make_lora(model, g):
@@ -265,7 +349,7 @@ def make_inputs(cfg, g, frames, lat_h, lat_w, device):
 
 
 def load_safetensors(path):
-    """F32 safetensors reader (the safetensors package is optional here)."""
+    """F32 / BF16 safetensors reader (the safetensors package is optional here); BF16 comes back as fp32."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
@@ -274,9 +358,13 @@ def load_safetensors(path):
     for k, v in header.items():
         if k == "__metadata__":
             continue
-        assert v["dtype"] == "F32", (k, v["dtype"])
+        assert v["dtype"] in ("F32", "BF16"), (k, v["dtype"])
         a, b = v["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(blob[a:b], dtype=np.float32).copy()).reshape(v["shape"])
+        if v["dtype"] == "F32":
+            out[k] = torch.from_numpy(np.frombuffer(blob[a:b], dtype=np.float32).copy()).reshape(v["shape"])
+        else:  # bf16 bits are the upper half of the fp32 ones
+            bits = np.frombuffer(blob[a:b], dtype=np.uint16).astype(np.uint32) << 16
+            out[k] = torch.from_numpy(bits.view(np.float32)).reshape(v["shape"])
     return out
 
 
@@ -337,9 +425,91 @@ def run_reference(model, inp, device):
     return out.float().cpu()
 
 
+def report(what, t0, device):
+    """One line per --full step: its time, the peak GPU memory so far and the process's peak host RSS."""
+    import resource
+    msg = f"dit: {what} in {time.time() - t0:.1f} s"
+    if device.type == "cuda":
+        msg += (f"; GPU peak so far {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB allocated, "
+                f"{torch.cuda.max_memory_reserved(device) / 2**30:.2f} GiB reserved")
+    msg += f"; host peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
+    print(msg, flush=True)
+
+
+def check_attention_memory(cfg, tokens, device):
+    """The reference's self-attention calls SDPA with a key-padding mask ([1, 1, 1, L] bool). A fused kernel
+    (memory-efficient attention) keeps that O(L); the math fallback would hold heads x L x L fp32 scores
+    (10.7 GB at 8,190 tokens, twice with the softmax) next to the 70 GiB of weights. One call before the
+    model is built, so a torch that falls back fails in a second rather than after minutes."""
+    n = cfg["num_heads"]
+    q = torch.randn(1, tokens, n, cfg["dim"] // n, device=device)
+    base = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    harness.exact_flash_attention(q, q, q, k_lens=torch.tensor([tokens]))
+    extra = torch.cuda.max_memory_allocated(device) - base
+    scores = n * tokens * tokens * 4
+    del q
+    torch.cuda.reset_peak_memory_stats(device)
+    if extra >= scores:
+        raise SystemExit(f"dit: masked fp32 SDPA at {tokens} tokens took {extra / 2**30:.1f} GiB (the math "
+                         f"fallback: {scores / 2**30:.1f} GiB of scores), which does not fit beside the full model")
+
+
+def generate_full(mm, ref_dir, cfg, out_dir, meta, seed, frames, lat_h, lat_w, device, weights_dtype):
+    """The --full run (see the module docstring). Also callable on the CPU with a small cfg, to check the
+    file layout against the C++ loader without a GPU."""
+    t_all = time.time()
+    g = torch.Generator().manual_seed(seed)  # inputs and the LoRA: CPU, like the tiny run
+    tokens = ((frames - 1) // 4 + 1) * lat_h * lat_w // 4
+    if device.type == "cuda":
+        check_attention_memory(cfg, tokens, device)
+    t0 = time.time()
+    if device.type == "cuda":
+        with device:  # parameters allocated (and default-initialised) on the GPU directly
+            model = build_model(mm, cfg)
+        model.init_freqs()  # the RoPE table (a plain attribute) computed on the CPU, as in the tiny run
+    else:
+        model = build_model(mm, cfg)
+    n_params = sum(p.numel() for p in model.parameters())
+    report(f"built {cfg['num_layers']} blocks, {n_params / 1e9:.3f} B parameters "
+           f"({n_params * 4 / 2**30:.2f} GiB in fp32) on {device}", t0, device)
+    t0 = time.time()
+    randomize_in_place(model, torch.Generator(device=device).manual_seed(seed))
+    round_weights(model, weights_dtype)
+    report(f"randomized, rounded to {weights_dtype}", t0, device)
+    t0 = time.time()
+    save_checkpoints_streamed(model, out_dir, meta, weights_dtype)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(dict(cfg, _class_name="WanModel"), f, indent=1, sort_keys=True)
+    report("saved the weights", t0, device)
+
+    t0 = time.time()
+    inp = make_inputs(cfg, g, frames, lat_h, lat_w, device)
+    out = run_reference(model, inp, device)
+    report(f"reference forward, {tokens} tokens", t0, device)
+    print("dit: --full skips the two-speaker case (no io_2p.safetensors): its C++ test loads the model on the "
+          "CPU (75 GB in fp32 for 40 blocks) and runs five CPU forwards", flush=True)
+
+    t0 = time.time()
+    lora = make_lora(model, g)
+    common.save_safetensors(lora, os.path.join(out_dir, "lora.safetensors"), metadata=meta)
+    wan_lora = import_lora_wrapper(ref_dir)
+    wan_lora.WanLoraWrapper(model)._apply_lora_weights({k: v.to(device) for k, v in lora.items()},
+                                                        LORA_SCALE, device="cpu")
+    out_lora = run_reference(model, inp, device)
+    report("LoRA merge + reference forward", t0, device)
+
+    io = dict(inp, out=out, out_lora=out_lora, lora_scale=torch.tensor([LORA_SCALE]))
+    common.save_safetensors(io, os.path.join(out_dir, "io.safetensors"), metadata=meta)
+    print(f"dit: out {tuple(out.shape)} max|out| {out.abs().max():.4f}, "
+          f"max|out_lora - out| {(out_lora - out).abs().max():.4f} -> {out_dir} ({time.time() - t_all:.1f} s)")
+
+
 def main():
     args = common.parse_args("InfiniteTalk DiT parity data", extra_args)
+    assert not (args.full and args.two_person_only), "--two-person-only is for the tiny folder"
     device = torch.device("cuda" if args.full else args.device)
+    weights_dtype = WEIGHT_DTYPES[args.weights_dtype or ("bf16" if args.full else "f32")]
     # fp32 parity: no TF32 in the patch-embedding convolution or the matmuls.
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -349,7 +519,7 @@ def main():
         ref.multitalk_utils.torch_gc = lambda: None
     mm = ref.multitalk_model
 
-    cfg = full_config(args.layers or 4) if args.full else tiny_config()
+    cfg = full_config(args.layers or 40) if args.full else tiny_config()
     if args.full:
         h, w = map(int, args.size.split("x"))
         frames, lat_h, lat_w = args.frames, h // 8, w // 8
@@ -359,17 +529,23 @@ def main():
         out_dir = os.path.join(args.out, "dit")
     os.makedirs(out_dir, exist_ok=True)
 
-    g = torch.Generator().manual_seed(args.seed)
-    # The two-speaker inputs draw from their own generator: adding them left every other file unchanged.
-    g2 = torch.Generator().manual_seed(args.seed + 2)
-    model = build_model(mm, cfg)
     meta = common.provenance(args, "dit", cfg, args.seed)
     if os.environ.get("TALKGEN_REF_COMMIT"):
         # common.reference_commit asks git first, which inside a talkgen checkout (.ref/ is an export
         # without .git) answers with talkgen's own HEAD.
         meta["reference_commit"] = os.environ["TALKGEN_REF_COMMIT"]
+    if weights_dtype != torch.float32:
+        meta["weights_dtype"] = str(weights_dtype).replace("torch.", "")
+    if args.full:
+        meta["device"] = str(device)
+        generate_full(mm, args.ref, cfg, out_dir, meta, args.seed, frames, lat_h, lat_w, device, weights_dtype)
+        return
+
+    g = torch.Generator().manual_seed(args.seed)
+    # The two-speaker inputs draw from their own generator: adding them left every other file unchanged.
+    g2 = torch.Generator().manual_seed(args.seed + 2)
+    model = build_model(mm, cfg)
     if args.two_person_only:
-        assert not args.full, "--two-person-only is for the tiny folder"
         load_saved_weights(model, out_dir)
         model = model.to(device)
         # This torch (and the stand-ins above) must reproduce the saved one-speaker output first.
@@ -382,7 +558,8 @@ def main():
         print(f"dit 2p: out {tuple(io2['out'].shape)} max|out| {io2['out'].abs().max():.4f} -> {out_dir}")
         return
     randomize(model, g)
-    save_checkpoints(model, out_dir, meta)
+    round_weights(model, weights_dtype)
+    save_checkpoints(model, out_dir, meta, weights_dtype)
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(dict(cfg, _class_name="WanModel"), f, indent=1, sort_keys=True)
 

@@ -45,8 +45,8 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const RopeGrid& rope, con
   // reference's flash_attention, which casts q and k back to v's dtype. Each [B, s, H, D].
   at::Tensor q, k;
   if (speed.fused_elementwise) {
-    q = apply_rope_fused(split(rms_norm_fused(qx, norm_q_->weight, eps_, at::kFloat)), rope, dtype);
-    k = apply_rope_fused(split(rms_norm_fused(kx, norm_k_->weight, eps_, at::kFloat)), rope, dtype);
+    q = qk_norm_rope(qx, norm_q_->weight, eps_, &rope, heads_, speed.row_kernels);
+    k = qk_norm_rope(kx, norm_k_->weight, eps_, &rope, heads_, speed.row_kernels);
   } else {
     q = apply_rope(split(wan_rms_norm(qx, norm_q_->weight, eps_)), rope).to(dtype);
     k = apply_rope(split(wan_rms_norm(kx, norm_k_->weight, eps_)), rope).to(dtype);
@@ -103,9 +103,9 @@ at::Tensor CrossAttention::forward(const at::Tensor& x, const at::Tensor& contex
   const auto image = context.slice(1, 0, clip_tokens_);
   const auto text = context.slice(1, clip_tokens_);
   const auto qx = (*q_)(x);
-  const auto q = heads_first(speed.fused_elementwise ? rms_norm_fused(qx, norm_q_->weight, eps_, qx.scalar_type())
-                                                     : wan_rms_norm(qx, norm_q_->weight, eps_),
-                             heads_);
+  const auto q = speed.fused_elementwise
+                     ? qk_norm_rope(qx, norm_q_->weight, eps_, nullptr, heads_, speed.row_kernels).transpose(1, 2)
+                     : heads_first(wan_rms_norm(qx, norm_q_->weight, eps_), heads_);
   const auto k = heads_first(wan_rms_norm((*k_)(text), norm_k_->weight, eps_), heads_);
   const auto v = heads_first((*v_)(text), heads_);
   const auto k_img = heads_first(wan_rms_norm((*k_img_)(image), norm_k_img_->weight, eps_), heads_);

@@ -96,32 +96,36 @@ at::Tensor DitBlock::forward_plain(const at::Tensor& x_in, const std::vector<at:
   return x;
 }
 
-// The same steps with the fused kernels of dit_fused.hpp; the residual stream x is updated in place.
+// The same steps with the fused forms of dit_fused.hpp; the residual stream x is updated in place, and
+// each residual update runs together with the norm that reads its result (one CUDA kernel each where
+// the row kernels take x).
 void DitBlock::forward_fused_(at::Tensor& x, const std::vector<at::Tensor>& e, const RopeGrid& rope,
                               const at::Tensor& context, const at::Tensor& audio,
                               const distributed::SequenceParallel& sp, int64_t tokens_per_frame,
                               const DitSpeedOptions& speed, const SpeakerRouting* speakers) const {
-  auto h = modulate(layer_norm_fused(x, eps_), e[1] + 1, e[0]);
+  const bool kernels = speed.row_kernels;
+  auto h = residual_then_norm(x, {}, {}, RowNorm::modulated(e[1] + 1, e[0], eps_), kernels);
   profile_phase(h, "norm + modulation");
   at::Tensor positions;
   {  // y dies here, before the cross-attentions and the FFN allocate (peak memory)
     auto [y, pos] = self_attention(h, rope, sp, speed, speakers);
-    gated_residual_(x, y, e[2]);
+    h = residual_then_norm(x, y, e[2], RowNorm::affine(norm3_->weight, norm3_->bias, eps_), kernels);
     positions = pos;
   }
-  profile_phase(x, "gated residual");
+  profile_phase(h, "gated residual + norm3");
 
-  x.add_(cross_attn_->forward(layer_norm_fused(x, eps_, norm3_->weight, norm3_->bias), context, speed));
-  profile_phase(x, "cross_attn (norm3, text + image)");
-  x.add_(audio_cross_attn_->forward(layer_norm_fused(x, eps_, norm_x_->weight, norm_x_->bias), audio, sp,
-                                    tokens_per_frame, positions, speakers ? speakers->speakers : 1));
-  profile_phase(x, "audio_cross_attn (norm_x)");
+  const auto c = cross_attn_->forward(h, context, speed);
+  profile_phase(c, "cross_attn (text + image)");
+  h = residual_then_norm(x, c, {}, RowNorm::affine(norm_x_->weight, norm_x_->bias, eps_), kernels);
+  profile_phase(h, "residual + norm_x");
+  const auto a = audio_cross_attn_->forward(h, audio, sp, tokens_per_frame, positions, speakers ? speakers->speakers : 1);
+  profile_phase(a, "audio_cross_attn");
 
-  h = modulate(layer_norm_fused(x, eps_), e[4] + 1, e[3]);
-  profile_phase(h, "norm + modulation");
+  h = residual_then_norm(x, a, {}, RowNorm::modulated(e[4] + 1, e[3], eps_), kernels);
+  profile_phase(h, "residual + norm + modulation");
   const auto f = ffn_->forward(h, speed);
   profile_phase(f, "ffn");
-  gated_residual_(x, f, e[5]);
+  residual_then_norm(x, f, e[5], RowNorm{}, kernels);
   profile_phase(x, "gated residual");
 }
 

@@ -53,6 +53,37 @@ at::Tensor apply_rope_fused(at::Tensor x, const RopeGrid& grid, at::ScalarType o
   return x.to(out_dtype);
 }
 
+at::Tensor residual_then_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const RowNorm& norm,
+                              bool row_kernels) {
+  if (row_kernels && row_kernels_take(x) && x.dim() == 3) return residual_norm_rows(x, y, gate, norm);
+  if (y.defined()) {
+    if (gate.defined()) {
+      gated_residual_(x, y, gate);
+    } else {
+      x.add_(y);
+    }
+  }
+  switch (norm.kind) {
+    case RowNorm::Kind::affine:
+      return layer_norm_fused(x, norm.eps, norm.weight, norm.bias);
+    case RowNorm::Kind::modulate:
+      return modulate(layer_norm_fused(x, norm.eps), norm.scale1p, norm.shift);
+    case RowNorm::Kind::none:
+      break;
+  }
+  return {};
+}
+
+at::Tensor qk_norm_rope(const at::Tensor& x, const at::Tensor& weight, double eps, const RopeGrid* rope,
+                        int64_t heads, bool row_kernels) {
+  const int64_t head_dim = x.size(-1) / heads;
+  if (row_kernels && row_kernels_take(x) && x.dim() == 3 && (!rope || head_dim % 8 == 0))
+    return rms_norm_rope_rows(x, weight, eps, rope, head_dim).unflatten(-1, {heads, head_dim});
+  if (!rope) return rms_norm_fused(x, weight, eps, x.scalar_type()).unflatten(-1, {heads, head_dim});
+  return apply_rope_fused(rms_norm_fused(x, weight, eps, at::kFloat).unflatten(-1, {heads, head_dim}), *rope,
+                          x.scalar_type());
+}
+
 at::Tensor linear_gelu(const Linear& fc, const at::Tensor& x) {
   // The CPU _addmm_activation applies the erf GELU (CUDA's cuBLASLt epilogue the tanh one).
   if (x.is_cpu()) return at::gelu(fc(x), "tanh");

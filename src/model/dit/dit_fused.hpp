@@ -14,6 +14,7 @@
 
 #include "model/dit/dit_layers.hpp"
 #include "model/dit/dit_rope.hpp"
+#include "model/dit/dit_row_kernels.hpp"
 
 namespace talkgen::model::dit {
 
@@ -41,6 +42,18 @@ at::Tensor rms_norm_fused(const at::Tensor& x, const at::Tensor& weight, double 
 /// nobody else reads) by grid.rotation (cos + i sin; built from cos/sin if absent), returned in
 /// `out_dtype`. The same products as apply_rope.
 at::Tensor apply_rope_fused(at::Tensor x, const RopeGrid& grid, at::ScalarType out_dtype);
+
+/// x += y * gate in place (undefined gate: x += y; undefined y: no update), then the norm that follows it
+/// (undefined for RowNorm::Kind::none). With `row_kernels` and a tensor they take (dit_row_kernels.hpp),
+/// one CUDA kernel; else gated_residual_ / add_ and layer_norm_fused (+ modulate).
+at::Tensor residual_then_norm(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const RowNorm& norm,
+                              bool row_kernels);
+
+/// The attention's q/k norm: WanRMSNorm of x [B, L, heads * d] and, if `rope` is given, RoPE in float32;
+/// returns [B, L, heads, d] in x's dtype. With `row_kernels` and a tensor they take, one CUDA kernel; else
+/// rms_norm_fused (+ apply_rope_fused).
+at::Tensor qk_norm_rope(const at::Tensor& x, const at::Tensor& weight, double eps, const RopeGrid* rope,
+                        int64_t heads, bool row_kernels);
 
 /// tanh-GELU(fc(x)) as one GEMM with a GELU epilogue (at::_addmm_activation; cuBLASLt on CUDA rounds
 /// once after the GELU where the plain path rounds the linear output first). CPU tensors take the plain

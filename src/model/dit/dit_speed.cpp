@@ -18,12 +18,15 @@ DitSpeedOptions DitSpeedOptions::parse(std::string_view text) {
     const auto item = text.substr(start, end - start);
     if (item == "fused") {
       o.fused_elementwise = true;
+    } else if (item == "kernels") {
+      o.fused_elementwise = true;
+      o.row_kernels = true;
     } else if (item == "gelu") {
       o.gelu_in_gemm = true;
     } else {
       fail(ErrorCode::invalid_argument,
            "DiT speed option '{}' in '{}' not understood; expected default, all, none or a comma list of "
-           "fused, gelu", item,
+           "fused, kernels, gelu", item,
            text);
     }
     start = end + 1;
@@ -46,8 +49,8 @@ const DitSpeedOptions& DitSpeedOptions::from_env() {
 }
 
 std::string DitSpeedOptions::describe() const {
-  return fmt::format("fused elementwise {}, GELU in GEMM {}", fused_elementwise ? "on" : "off",
-                     gelu_in_gemm ? "on" : "off");
+  return fmt::format("fused elementwise {}, row kernels {}, GELU in GEMM {}", fused_elementwise ? "on" : "off",
+                     fused_elementwise && row_kernels ? "on (CUDA bf16)" : "off", gelu_in_gemm ? "on" : "off");
 }
 
 }  // namespace talkgen::model::dit
