@@ -91,7 +91,9 @@ struct GenerateOptions {
   bool low_memory = false;
   /// Run the 2-3 guidance forwards of a sampling step as one DiT call with a batch of 2-3 instead of one
   /// after another (the reference's way). Same frames (fp32: within 1e-5); fewer, larger kernels, and the
-  /// activations of all forwards in memory at once. Off until measured on the GPU.
+  /// activations of all forwards in memory at once. Off: on an H100 at 480p it is no faster (2 forwards
+  /// 6.60-6.71 s per step batched against 6.52-6.58 s, 3 forwards 9.95-10.14 s against 10.01-10.04 s;
+  /// benchmarks/RESULTS.md), since one 33,600-token forward already fills the GPU.
   bool batch_guidance = false;
 
   // ---- output ----
