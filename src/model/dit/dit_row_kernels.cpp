@@ -73,6 +73,7 @@ at::Tensor rms_norm_rope_rows(const at::Tensor& x, const at::Tensor& weight, dou
 
 at::Tensor residual_norm_rows(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate, const RowNorm& norm) {
   if (!row_kernels_take(x) || x.dim() != 3) fail(ErrorCode::internal, "residual_norm_rows: input not taken");
+  if (!y.defined() && norm.kind == RowNorm::Kind::none) return {};  // nothing to update, nothing to normalise
   const int64_t batch = x.size(0), tokens = x.size(1), cols = x.size(2);
   cuda::ResidualNormArgs a;
   a.x = x.data_ptr();

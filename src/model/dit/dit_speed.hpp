@@ -2,7 +2,7 @@
 // regression can be bisected without a rebuild. Every path computes the reference's function; they
 // differ only in how many kernels and memory passes it takes (see dit_fused.hpp for the rounding notes).
 //
-// Environment (read once, at the first DitModel): TALKGEN_DIT_FAST = "default" (fused only) | "all" |
+// Environment (read once, at the first DitModel): TALKGEN_DIT_FAST = "default" (fused + kernels) | "all" |
 // "none" | a comma list of the paths to turn on: "fused" (elementwise fusion in libtorch ops), "kernels"
 // (fused, with its CUDA row kernels), "gelu" (GELU in the GEMM epilogue; opt-in, see below).
 // The attention kernel has its own switch, TALKGEN_ATTENTION (model/layers/attention.hpp).
