@@ -135,6 +135,7 @@ typedef struct talkgen_client_options {
   const talkgen_price* prices;  /* price overrides, price_count of them (NULL: the defaults) */
   size_t price_count;
   const char* calibration_directory; /* planner calibration (NULL: the default directory) */
+  bool multi_person_weights;    /* with model_dir: InfiniteTalk/multi/ (two speakers) instead of single/ */
 } talkgen_client_options;
 
 TALKGEN_API talkgen_client_options talkgen_client_options_default(void);
@@ -202,6 +203,14 @@ typedef struct talkgen_job_params {
   int crf;                      /* libx264 CRF, default 17 */
   const char* preset;           /* libx264 preset, NULL = "medium" */
   bool use_nvenc;               /* h264_nvenc instead of libx264 */
+  /* A second speaker (two-person mode; added after 0.1.0 -- a shorter struct_size leaves it off). */
+  const char* audio2_path;      /* speaker 2's speech: any audio FFmpeg reads */
+  const uint8_t* audio2_data;   /* ... or the encoded audio in memory (audio2_size bytes) */
+  size_t audio2_size;
+  const char* speaker_timing;   /* "one-after-another" (default, NULL) or "together" */
+  bool has_speaker_boxes;       /* true: speaker1_box and speaker2_box hold the speakers' regions */
+  double speaker1_box[4];       /* x0, y0, x1, y1 in pixels of the image (x: columns); default: left half */
+  double speaker2_box[4];       /* default: right half */
 } talkgen_job_params;
 
 TALKGEN_API talkgen_job_params talkgen_job_params_default(void);

@@ -118,6 +118,7 @@ talkgen::ClientOptions to_client_options(const talkgen_client_options& p) {
     o.prices.set(p.prices[i].gpu_type, p.prices[i].usd_per_gpu_hour);
   }
   if (p.calibration_directory) o.calibration_directory = p.calibration_directory;
+  o.multi_person_weights = p.multi_person_weights;
   return o;
 }
 
@@ -154,6 +155,14 @@ talkgen::Job to_job(const talkgen_job_params& p) {
   g.encoder.crf = p.crf;
   if (p.preset) g.encoder.preset = p.preset;
   g.encoder.codec = p.use_nvenc ? talkgen::VideoCodec::h264_nvenc : talkgen::VideoCodec::libx264;
+  if (p.audio2_path) g.audio2_path = p.audio2_path;
+  g.audio2_bytes = bytes_of(p.audio2_data, p.audio2_size, "audio2");
+  if (p.speaker_timing) g.speaker_timing = talkgen::parse_speaker_timing(p.speaker_timing);
+  if (p.has_speaker_boxes) {
+    const auto box = [](const double (&b)[4]) { return talkgen::PixelBox{b[0], b[1], b[2], b[3]}; };
+    g.speaker1_box = box(p.speaker1_box);
+    g.speaker2_box = box(p.speaker2_box);
+  }
   return job;
 }
 

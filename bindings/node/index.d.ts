@@ -54,6 +54,8 @@ export interface ClientOptions {
   /** USD per GPU-hour by GPU type, e.g. { H100: 4.5 }. */
   prices?: Record<string, number>;
   calibrationDirectory?: string;
+  /** With modelDir: InfiniteTalk/multi/ (trained for two speakers) instead of InfiniteTalk/single/. */
+  multiPersonWeights?: boolean;
 }
 
 /** One job: exactly one of image / video, and one of audio / text. Paths or in-memory bytes. */
@@ -92,6 +94,13 @@ export interface Job {
   crf?: number;
   preset?: string;
   nvenc?: boolean;
+  /** A second speaker's speech (two-person mode). */
+  audio2?: string | Uint8Array;
+  /** Two speakers: 'one-after-another' (default) or 'together'. */
+  speakerTiming?: 'one-after-another' | 'together';
+  /** Two speakers' regions [x0, y0, x1, y1] in image pixels (both or neither; default: left / right half). */
+  speaker1Box?: [number, number, number, number];
+  speaker2Box?: [number, number, number, number];
 }
 
 export interface Progress {

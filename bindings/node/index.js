@@ -35,7 +35,8 @@ const { EventEmitter } = require('events');
 
 const JOB_KEYS = new Set(['image', 'video', 'audio', 'text', 'voice', 'prompt', 'negativePrompt', 'resolution',
   'quality', 'mode', 'seed', 'steps', 'shift', 'textGuidance', 'audioGuidance', 'colorCorrection', 'jobId', 'gpus',
-  'budgetUsd', 'deadlineSeconds', 'maxDurationSeconds', 'timeoutSeconds', 'output', 'crf', 'preset', 'nvenc']);
+  'budgetUsd', 'deadlineSeconds', 'maxDurationSeconds', 'timeoutSeconds', 'output', 'crf', 'preset', 'nvenc',
+  'audio2', 'speakerTiming', 'speaker1Box', 'speaker2Box']);
 
 function cancelledError(jobId, reason) {
   const detail = reason && reason.message ? `: ${reason.message}` : '';

@@ -56,6 +56,9 @@ struct ClientOptions {
   // ---- the model (exactly one) ----
   std::string model;       ///< "demo": the tiny untrained model of the real architecture (no downloads)
   std::string model_dir;   ///< the official weights (see pipeline::ModelPaths::from_model_dir)
+  /// With model_dir: InfiniteTalk/multi/infinitetalk.safetensors (trained for two speakers, also used for
+  /// one) instead of InfiniteTalk/single/.
+  bool multi_person_weights = false;
   std::uint64_t demo_seed = 0;  ///< weights of the demo model
 
   // ---- devices ----

@@ -41,6 +41,22 @@ enum class Quality { draft, balanced, quality };
 /// frames carried over until the speech ends (--mode streaming), capped by max_frames.
 enum class GenerationMode { clip, streaming };
 
+/// How two speakers' speech is laid out in time (the reference's audio_type): `together` plays both tracks
+/// from the start ("para"; the shorter one is padded with silence), `one_after_another` plays speaker 1's
+/// speech, then speaker 2's ("add").
+enum class SpeakerTiming { one_after_another, together };
+
+/// A person's region in the input image, in pixels of the image as given: x counts columns (left to right),
+/// y rows (top to bottom); x0 < x1, y0 < y1. (The reference's JSON `bbox` lists [row_min, col_min, row_max,
+/// col_max] under the names [x_min, y_min, x_max, y_max]: swap the axes when copying one.)
+struct PixelBox {
+  double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+};
+
+/// "together" / "para" or "one-after-another" / "add"; throws Error(invalid_argument) otherwise.
+SpeakerTiming parse_speaker_timing(const std::string& name);
+const char* to_string(SpeakerTiming timing) noexcept;
+
 /// Which distillation LoRA (if any) the DiT weights carry.
 enum class DistillLora { none, lightx2v };
 
@@ -71,6 +87,14 @@ struct GenerateOptions {
   std::vector<std::uint8_t> audio_bytes;   ///< ... or the encoded audio in memory
   std::string speech_text;                 ///< ... or text spoken by espeak-ng
   SpeechOptions speech;                    ///< voice / rate for speech_text
+  /// A second speaker (InfiniteTalk's two-person mode, best with its multi-person weights, see
+  /// ClientOptions::multi_person_weights): their speech, how the two tracks are timed, and where each person
+  /// is. Without boxes, speaker 1 is the left half of the image and speaker 2 the right half (5% margins, the
+  /// reference's face_scale). The MP4's sound is both tracks, each loudness-normalised, mixed. Image jobs only.
+  std::string audio2_path;                 ///< speaker 2's speech: any audio FFmpeg reads
+  std::vector<std::uint8_t> audio2_bytes;  ///< ... or the encoded audio in memory
+  SpeakerTiming speaker_timing = SpeakerTiming::one_after_another;
+  std::optional<PixelBox> speaker1_box, speaker2_box;  ///< both or neither
 
   // ---- what to make ----
   std::string prompt = "A person is talking to the camera.";

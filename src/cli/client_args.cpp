@@ -18,6 +18,9 @@ ClientOptions ClientArgs::options() const {
   ClientOptions o;
   o.model = model;
   o.model_dir = model_dir;
+  if (multi_person_weights && model_dir.empty())
+    fail(ErrorCode::invalid_argument, "--multi-person-weights chooses among the files of --model-dir; give one");
+  o.multi_person_weights = multi_person_weights;
   if (device.rfind("cuda:", 0) == 0) {
     // --device cuda:N: exactly that GPU, never the CPU.
     o.device = DevicePolicy::cuda;
@@ -59,6 +62,8 @@ void add_client_options(CLI::App& cmd, ClientArgs& a) {
   cmd.add_option("--model", a.model, "Built-in model: 'demo' (tiny, untrained, runs on a CPU)");
   cmd.add_option("--model-dir", a.model_dir,
                  "Folder with Wan2.1-I2V-14B-480P/, chinese-wav2vec2-base/, InfiniteTalk/single/");
+  cmd.add_flag("--multi-person-weights", a.multi_person_weights,
+               "Load InfiniteTalk/multi/ (trained for two speakers) instead of InfiniteTalk/single/");
   cmd.add_option("--device", a.device, "auto (CUDA GPUs if any, else the CPU), cuda, cuda:N or cpu")
       ->capture_default_str();
   cmd.add_option("--gpus", a.gpus, "Devices per job: a number, or 'auto' (the Planner's choice on CUDA, else 1)")

@@ -19,6 +19,7 @@ struct ClientArgs {
   std::optional<int> cpu_ranks;
   std::optional<double> timeout_seconds;
   int attempts = 3;
+  bool multi_person_weights = false;
 
   /// Checks the combination and builds the Client's options (Error(invalid_argument) when malformed).
   ClientOptions options() const;

@@ -22,13 +22,21 @@ namespace {
 struct GenerateArgs {
   ClientArgs client;
   std::string image, video, audio, text, voice = "en", output, prompt, quality = "quality", resolution = "480p",
-              dump_frames, job_id, server, token_file;
+              dump_frames, job_id, server, token_file, audio2, speaker_timing = "one-after-another";
+  std::vector<double> speaker1_box, speaker2_box;
   std::optional<int> steps;
   std::optional<double> text_guidance, audio_guidance, shift, max_duration;
   std::int64_t seed = 42;
   int max_frames = 1000;
   bool clip_mode = false, json = false;
 };
+
+// --speakerN-box X0,Y0,X1,Y1 (pixels of the input image).
+std::optional<PixelBox> box_arg(const std::vector<double>& v, const char* flag) {
+  if (v.empty()) return std::nullopt;
+  if (v.size() != 4) fail(ErrorCode::invalid_argument, "{} takes X0,Y0,X1,Y1 (4 numbers), got {}", flag, v.size());
+  return PixelBox{v[0], v[1], v[2], v[3]};
+}
 
 Job make_job(const GenerateArgs& args) {
   Job job;
@@ -38,6 +46,10 @@ Job make_job(const GenerateArgs& args) {
   o.audio_path = args.audio;
   o.speech_text = args.text;
   o.speech.voice = args.voice;
+  o.audio2_path = args.audio2;
+  o.speaker_timing = parse_speaker_timing(args.speaker_timing);
+  o.speaker1_box = box_arg(args.speaker1_box, "--speaker1-box");
+  o.speaker2_box = box_arg(args.speaker2_box, "--speaker2-box");
   if (!args.prompt.empty()) o.prompt = args.prompt;
   o.output_path = args.output;
   o.quality = parse_quality(args.quality);
@@ -61,6 +73,8 @@ Job make_job(const GenerateArgs& args) {
 int run_on_server(const GenerateArgs& args) {
   if (!args.video.empty())
     fail(ErrorCode::unsupported, "--video is not available with --server (the server API takes an image)");
+  if (!args.audio2.empty())
+    fail(ErrorCode::unsupported, "--audio2 (two speakers) is not available with --server yet; run it locally");
   RemoteGenerateArgs r;
   r.server_url = args.server;
   r.token_file = args.token_file;
@@ -129,6 +143,17 @@ CommandRun add_generate_command(CLI::App& app) {
   image->excludes(video);
   cmd->add_option("--audio", args->audio, "Speech audio file");
   cmd->add_option("--text", args->text, "Text to speak with espeak-ng instead of --audio");
+  cmd->add_option("--audio2", args->audio2,
+                  "A second speaker's speech (two-person mode; best with --multi-person-weights)");
+  cmd->add_option("--speaker-timing", args->speaker_timing,
+                  "Two speakers: one-after-another (the reference's 'add') or together ('para')")
+      ->capture_default_str();
+  cmd->add_option("--speaker1-box", args->speaker1_box,
+                  "Two speakers: speaker 1's region X0,Y0,X1,Y1 in image pixels (default: the left half)")
+      ->delimiter(',');
+  cmd->add_option("--speaker2-box", args->speaker2_box,
+                  "Two speakers: speaker 2's region X0,Y0,X1,Y1 in image pixels (default: the right half)")
+      ->delimiter(',');
   cmd->add_option("--voice", args->voice, "espeak-ng voice for --text")->capture_default_str();
   cmd->add_option("-o,--output", args->output, "Output MP4 path")->required();
   cmd->add_option("--prompt", args->prompt, "Text prompt (default: the reference's)");
@@ -157,6 +182,8 @@ CommandRun add_generate_command(CLI::App& app) {
       "  talkgen generate --model-dir weights/ --gpus 4 --timeout 900 --json --image face.jpg --audio talk.wav -o out.mp4\n"
       "  talkgen generate --model demo --device cpu --cpu-ranks 2 --gpus 2 --clip --image face.png --audio a.wav -o x.mp4\n"
       "  talkgen generate --model-dir weights/ --video talk.mp4 --audio new_speech.wav -o dubbed.mp4\n"
+      "  talkgen generate --model-dir weights/ --multi-person-weights --image two.jpg --audio left.wav \\\n"
+      "      --audio2 right.wav --speaker-timing one-after-another -o dialogue.mp4\n"
       "  talkgen generate --server http://gpu-host:8080 --token-file tok --image face.jpg --audio a.wav -o out.mp4\n"
       "--device auto uses every visible CUDA GPU, else the CPU (and says so); --device cuda fails without a GPU.\n"
       "Exit codes: 0 ok, 2 usage, 10 + the error code otherwise (e.g. 12 not_found, 15 out_of_memory,\n"

@@ -42,7 +42,8 @@ void check_model_options(const ClientOptions& o) {
   if (!o.model.empty() && o.model != "demo")
     fail(ErrorCode::invalid_argument, "ClientOptions::model is '{}'; the only built-in model is \"demo\" (set "
          "model_dir for the official weights)", o.model);
-  if (!o.model_dir.empty()) pipeline::ModelPaths::from_model_dir(o.model_dir);  // not_found names what is missing
+  // not_found names what is missing
+  if (!o.model_dir.empty()) pipeline::ModelPaths::from_model_dir(o.model_dir, o.multi_person_weights);
   if (o.collective_timeout.count() <= 0)
     fail(ErrorCode::invalid_argument, "ClientOptions::collective_timeout must be positive, got {} ms",
          o.collective_timeout.count());

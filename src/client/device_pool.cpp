@@ -88,7 +88,8 @@ pipeline::PipelineModels DevicePool::load_models_on(const c10::Device& device) c
   if (options_.model == "demo") return pipeline::make_demo_models(device, options_.demo_seed);
   pipeline::ModelLoadOptions load;
   load.device = device;
-  return pipeline::load_models(pipeline::ModelPaths::from_model_dir(options_.model_dir), load);
+  return pipeline::load_models(
+      pipeline::ModelPaths::from_model_dir(options_.model_dir, options_.multi_person_weights), load);
 }
 
 double DevicePool::ensure_loaded(int slot_index) {

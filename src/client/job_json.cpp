@@ -18,7 +18,7 @@ const std::set<std::string>& known_fields() {
       "negative_prompt", "quality", "resolution", "mode", "seed", "steps", "shift", "text_guidance",
       "audio_guidance", "max_frames", "color_correction", "use_apg", "low_memory", "frames_per_chunk",
       "motion_frames", "job_id", "gpus", "budget_usd", "deadline_seconds", "max_duration_seconds",
-      "max_duration_sec", "timeout_seconds", "timeout"};
+      "max_duration_sec", "timeout_seconds", "timeout", "audio2", "speaker_timing", "speaker1_box", "speaker2_box"};
   return k;
 }
 
@@ -57,6 +57,14 @@ class Fields {
     const std::int64_t v = integer(key);
     if (v < -1000000000 || v > 1000000000) fail(ErrorCode::invalid_argument, "{}: \"{}\" is {}, out of range", where_, key, v);
     return static_cast<int>(v);
+  }
+  /// [x0, y0, x1, y1] in pixels.
+  PixelBox box(const char* key) const {
+    const json& v = o_.at(key);
+    if (!v.is_array() || v.size() != 4) wrong(key, "[x0, y0, x1, y1] (4 numbers, pixels)", v);
+    for (const auto& x : v)
+      if (!x.is_number()) wrong(key, "[x0, y0, x1, y1] (4 numbers, pixels)", v);
+    return {v[0].get<double>(), v[1].get<double>(), v[2].get<double>(), v[3].get<double>()};
   }
   bool flag(const char* key) const {
     const json& v = o_.at(key);
@@ -111,6 +119,11 @@ Job job_from_json(const json& o, std::size_t index, const JobFileOptions& option
   if (f.has("video")) g.video_path = resolve(f.text("video"), base);
   if (f.has("audio")) g.audio_path = resolve(f.text("audio"), base);
   if (f.has("text")) g.speech_text = f.text("text");
+  if (f.has("audio2")) g.audio2_path = resolve(f.text("audio2"), base);
+  if (f.has("speaker_timing"))
+    g.speaker_timing = with_context(where, [&] { return parse_speaker_timing(f.text("speaker_timing")); });
+  if (f.has("speaker1_box")) g.speaker1_box = f.box("speaker1_box");
+  if (f.has("speaker2_box")) g.speaker2_box = f.box("speaker2_box");
   if (f.has("voice")) g.speech.voice = f.text("voice");
   if (f.has("words_per_minute")) g.speech.words_per_minute = f.small_integer("words_per_minute");
   if (f.has("output")) {

@@ -32,6 +32,13 @@ double video_seconds(const GenerateOptions& o) {
   } else if (!o.speech_text.empty()) {
     seconds = synthesize_speech(o.speech_text, o.speech).duration_seconds();
   }
+  // A second speaker: after the first, or beside it (pipeline::arrange_speakers).
+  if (!o.audio2_path.empty() || !o.audio2_bytes.empty()) {
+    const double second = o.audio2_path.empty()
+                              ? decode_audio_bytes(o.audio2_bytes.data(), o.audio2_bytes.size(), 16000).duration_seconds()
+                              : decode_audio(o.audio2_path, 16000).duration_seconds();
+    seconds = o.speaker_timing == SpeakerTiming::one_after_another ? seconds + second : std::max(seconds, second);
+  }
   if (o.mode == GenerationMode::clip) seconds = std::min(seconds, o.frames_per_chunk / kFps);
   if (o.mode == GenerationMode::streaming && o.max_frames > 0) seconds = std::min(seconds, o.max_frames / kFps);
   return seconds;

@@ -72,6 +72,7 @@ void validate_job(Job& job, int pool_size) {
   if (!g.image_path.empty()) require_file(g.image_path, "portrait image");
   if (!g.video_path.empty()) require_file(g.video_path, "video to dub");
   if (!g.audio_path.empty()) require_file(g.audio_path, "speech audio");
+  if (!g.audio2_path.empty()) require_file(g.audio2_path, "speaker 2's speech audio");
   if (!g.output_path.empty()) require_writable_folder(g.output_path, "output video");
   if (!g.dump_frames.empty()) require_writable_folder(g.dump_frames, "frame dump");
 

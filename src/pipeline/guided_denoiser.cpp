@@ -16,6 +16,7 @@ model::dit::DitInputs inputs_of(ForwardKind kind, const GuidanceConditions& c, c
   in.context = drops_text(kind) ? c.negative : c.prompt;
   in.clip_fea = c.clip;
   in.audio = drops_audio(kind) ? null_audio : c.audio;
+  in.ref_target_masks = c.speaker_regions;  // read by the DiT only where the audio has two speakers
   return in;
 }
 
@@ -23,9 +24,9 @@ model::dit::DitInputs inputs_of(ForwardKind kind, const GuidanceConditions& c, c
 
 GuidedDenoiser::GuidedDenoiser(const model::dit::DitModel& dit, const std::vector<ForwardKind>& kinds,
                                const GuidanceConditions& c, bool batched, Communicator* comm)
-    : dit_(dit), comm_(comm), y_(c.y), kinds_(kinds), batched_(batched && kinds.size() > 1) {
+    : dit_(dit), comm_(comm), y_(c.y), kinds_(kinds), batched_(batched && kinds.size() > 1 && c.audio.size(1) == 1) {
   if (kinds.empty()) fail(ErrorCode::internal, "GuidedDenoiser: no forward kinds");
-  const at::Tensor null_audio = at::zeros_like(c.audio);
+  const at::Tensor null_audio = at::zeros_like(c.audio.narrow(1, c.audio.size(1) - 1, 1));
   if (!batched_) {
     for (ForwardKind kind : kinds) single_[kind] = dit.embed_conditions(inputs_of(kind, c, null_audio));
     return;

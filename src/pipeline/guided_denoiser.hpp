@@ -21,14 +21,18 @@ struct GuidanceConditions {
   at::Tensor prompt;    ///< umT5 context of the prompt [1, Lt, text_dim]
   at::Tensor negative;  ///< ... of the negative prompt (the "null text" of drop_text / uncond)
   at::Tensor clip;      ///< CLIP tokens [1, clip_tokens, clip_dim]
-  at::Tensor audio;     ///< audio windows [1, 1, frames, window, blocks, channels]; zeros are "null audio"
+  at::Tensor audio;     ///< audio windows [1, speakers, frames, window, blocks, channels]
   at::Tensor y;         ///< mask + reference latent [1, in_dim - out_dim, F, h, w]
+  /// Two speakers: the DiT's ref_target_masks [3, lat_h, lat_w] (speaker_masks.hpp); undefined for one.
+  at::Tensor speaker_regions;
 };
 
 class GuidedDenoiser {
  public:
-  /// Embeds the conditions of `kinds` (in that order). `batched`: one forward of batch kinds.size() per
-  /// step. `comm`: every rank of it runs the forwards together (nullptr: this device alone). Keeps
+  /// Embeds the conditions of `kinds` (in that order). The "null audio" of drop_audio / uncond is one
+  /// speaker's zeros, whatever the speakers (the reference's zeros_like(audio_embs)[-1:]). `batched`: one
+  /// forward of batch kinds.size() per step; two-speaker jobs run one by one all the same (their forwards
+  /// differ in audio tokens, which a batch cannot). `comm`: every rank of it runs the forwards together (nullptr: this device alone). Keeps
   /// references to `dit` and `comm`.
   GuidedDenoiser(const model::dit::DitModel& dit, const std::vector<ForwardKind>& kinds,
                  const GuidanceConditions& conditions, bool batched, Communicator* comm);

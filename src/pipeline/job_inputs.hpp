@@ -27,7 +27,23 @@ struct JobInputs {
   Audio speech;       ///< 16 kHz mono, loudness-normalised to -23 LUFS (wav2vec2's input)
   Audio track;        ///< the MP4's sound: the original speech at 48 kHz (16 kHz for speech_text)
   int64_t audio_frames = 0;  ///< video frames the speech covers: int(seconds * 25)
+  /// Two speakers: speaker 2's speech as `speech`; both laid out in time (arrange_speakers) so they are
+  /// equally long, and `track` is their mix. Empty for one speaker.
+  Audio speech2;
+  Size source_size;   ///< the image as given, before the bucket (speaker boxes are in its pixels)
+
+  bool two_speakers() const { return !speech2.samples.empty(); }
 };
+
+/// The reference's audio_prepare_multi on already normalised tracks of one sample rate: `together` pads the
+/// shorter with silence at its end (the reference requires equal lengths there), `one_after_another` makes
+/// speaker 1's speech followed by silence as long as speaker 2's, and silence as long as speaker 1's followed
+/// by speaker 2's speech. Throws Error(internal) for different sample rates.
+void arrange_speakers(Audio& speaker1, Audio& speaker2, SpeakerTiming timing);
+
+/// The sum of two equally long tracks of one sample rate, clipped to [-1, 1] (the MP4's sound for two
+/// speakers; the reference writes the unclipped sum).
+Audio mix_tracks(const Audio& a, const Audio& b);
 
 /// The reference's bucket for an image, divided by `divisor` (the demo and test models run at a
 /// fraction of the size): round(side / divisor) to a multiple of 16, at least 16. divisor 1 is the bucket.

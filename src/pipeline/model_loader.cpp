@@ -26,13 +26,14 @@ std::string need(const fs::path& p, const char* what) {
 
 }  // namespace
 
-ModelPaths ModelPaths::from_model_dir(const std::string& dir) {
+ModelPaths ModelPaths::from_model_dir(const std::string& dir, bool multi_person) {
   const fs::path root(dir);
   need(root, "the model folder");
   ModelPaths p;
   p.wan_dir = need(root / "Wan2.1-I2V-14B-480P", "the Wan2.1-I2V-14B-480P folder");
   p.wav2vec2_dir = need(root / "chinese-wav2vec2-base", "the chinese-wav2vec2-base folder");
-  p.infinitetalk = need(root / "InfiniteTalk" / "single" / "infinitetalk.safetensors", "InfiniteTalk's weights");
+  p.infinitetalk = need(root / "InfiniteTalk" / (multi_person ? "multi" : "single") / "infinitetalk.safetensors",
+                        multi_person ? "InfiniteTalk's multi-person weights" : "InfiniteTalk's weights");
   return p;
 }
 

@@ -4,7 +4,7 @@
 //                      models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/, Wan2.1_VAE.pth,
 //                      models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth
 //   <wav2vec2_dir>/    chinese-wav2vec2-base (Hugging Face folder)
-//   <infinitetalk>     InfiniteTalk/single/infinitetalk.safetensors
+//   <infinitetalk>     InfiniteTalk/single/infinitetalk.safetensors (or multi/, the two-person weights)
 //
 // Every path is checked before any weight is read, so a missing file fails at once, naming it.
 #pragma once
@@ -28,8 +28,9 @@ struct ModelPaths {
   DistillLora lora_kind = DistillLora::none;
 
   /// A folder holding the three: Wan2.1-I2V-14B-480P/, chinese-wav2vec2-base/ and
-  /// InfiniteTalk/single/infinitetalk.safetensors. Throws Error(not_found) naming what is missing.
-  static ModelPaths from_model_dir(const std::string& dir);
+  /// InfiniteTalk/single/infinitetalk.safetensors (InfiniteTalk/multi/... with `multi_person`). Throws
+  /// Error(not_found) naming what is missing.
+  static ModelPaths from_model_dir(const std::string& dir, bool multi_person = false);
 };
 
 struct ModelLoadOptions {

@@ -19,6 +19,7 @@
 #include "pipeline/job_inputs.hpp"
 #include "pipeline/progress_tracker.hpp"
 #include "pipeline/rank_sync.hpp"
+#include "pipeline/speaker_masks.hpp"
 #include "pipeline/video_condition.hpp"
 #include "talkgen/encoder.hpp"
 #include "talkgen/error.hpp"
@@ -178,9 +179,10 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
   if (models_.untrained && lead)
     log_warn("model '{}' is UNTRAINED (random weights): the video shows noise, not a talking face", models_.name);
   if (lead)
-    log_info("generating {} frames ({:.2f} s) at {}x{} in {} chunk(s), {} steps x {} forwards, seed {}{}",
+    log_info("generating {} frames ({:.2f} s) at {}x{} in {} chunk(s), {} steps x {} forwards, seed {}{}{}",
              plan.output_frames, plan.output_frames / kFps, width, height, plan.chunks.size(), settings.steps,
              settings.forwards_per_step(), o.seed,
+             inputs.two_speakers() ? fmt::format(", two speakers ({})", to_string(o.speaker_timing)) : std::string(),
              comm && comm->world_size() > 1 ? fmt::format(", sequence-parallel over {} ranks", comm->world_size())
                                             : std::string());
 
@@ -198,6 +200,14 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
   at::Tensor embedding = hooks.audio_embedding.defined() ? hooks.audio_embedding
                                                          : models_.audio_encoder->embed(inputs.speech.samples);
   embedding = extend_audio_embedding(embedding.to(device, at::kFloat), plan.padding_frames);
+  // Two speakers: speaker 2's embedding (as long as speaker 1's: the tracks were laid out to one length).
+  at::Tensor embedding2;
+  if (inputs.two_speakers()) {
+    if (hooks.audio_embedding.defined())
+      fail(ErrorCode::invalid_argument, "an injected audio embedding is for one speaker; this job has two");
+    embedding2 = extend_audio_embedding(models_.audio_encoder->embed(inputs.speech2.samples).to(device, at::kFloat),
+                                        plan.padding_frames);
+  }
 
   const at::Tensor cond_image = image_to_condition(inputs.portrait);  // [1, 3, 1, H, W], CPU
   const at::Tensor color_reference = cond_image.to(models_.vae->device());
@@ -208,10 +218,15 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
   at::Tensor y = make_y(first_frame_mask(frame_num, lat_h, lat_w, image_latent.options()), image_latent)
                      .to(device, dtype);
   at::Tensor motion_latents = models_.vae->encode(cond_image);  // the portrait: the first chunk's condition
+  const at::Tensor speaker_regions =
+      inputs.two_speakers()
+          ? speaker_masks(inputs.source_size, o.speaker1_box, o.speaker2_box, inputs.size, lat_h, lat_w).to(device)
+          : at::Tensor();
   // Every rank computed these; all take rank 0's, so the DiT's ranks agree bit for bit (rank_sync.hpp).
   text.prompt = from_rank0(comm, text.prompt, device);
   text.negative = from_rank0(comm, text.negative, device);
   embedding = from_rank0(comm, embedding, device);
+  if (embedding2.defined()) embedding2 = from_rank0(comm, embedding2, device);
   clip_tokens = from_rank0(comm, clip_tokens, device);
   y = from_rank0(comm, y, device);
   motion_latents = from_rank0(comm, motion_latents, device);
@@ -235,12 +250,17 @@ GenerateResult Pipeline::run(const GenerateOptions& o, RunHooks hooks) {
       clip_tokens = c.clip_tokens;
       y = c.y;
     }
-    at::Tensor audio = audio_windows(embedding, chunk.audio_start, chunk.audio_end).unsqueeze(0).unsqueeze(0).to(dtype);
+    // [1, speakers, frames, window, blocks, channels]: the speakers on the reference's audio batch axis.
+    at::Tensor audio = audio_windows(embedding, chunk.audio_start, chunk.audio_end).unsqueeze(0);
+    if (embedding2.defined())
+      audio = at::cat({audio, audio_windows(embedding2, chunk.audio_start, chunk.audio_end).unsqueeze(0)}, 0);
+    audio = audio.unsqueeze(0).to(dtype);
     Guidance guidance(guidance_config);  // fresh APG momentum per chunk, as the reference
     GuidanceConditions conditions;
     conditions.prompt = text.prompt;
     conditions.negative = text.negative;
     conditions.audio = audio;
+    conditions.speaker_regions = speaker_regions;
     // A dubbed chunk's own condition image was encoded on every rank: take rank 0's, as above.
     const bool chunk_image = inputs.video && chunk.index > 0;
     conditions.clip = chunk_image ? from_rank0(comm, clip_tokens, device) : clip_tokens;

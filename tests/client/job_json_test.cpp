@@ -53,6 +53,32 @@ TEST_CASE("job file: fields map onto Job and GenerateOptions; relative paths fro
   CHECK(b.generate.seed == 42);
 }
 
+TEST_CASE("job file: two speakers (audio2, speaker_timing, boxes)") {
+  JobFileOptions options;
+  options.base_dir = "/data/jobs";
+  const auto jobs = jobs_from_json(R"([
+    {"image": "two.png", "audio": "a.wav", "audio2": "b.wav", "speaker_timing": "para",
+     "speaker1_box": [0, 10, 300, 400.5], "speaker2_box": [300, 10, 640, 400]},
+    {"image": "two.png", "audio": "a.wav", "audio2": "b.wav"}
+  ])", options);
+  REQUIRE(jobs.size() == 2);
+  const GenerateOptions& a = jobs[0].generate;
+  CHECK(a.audio2_path == "/data/jobs/b.wav");
+  CHECK(a.speaker_timing == SpeakerTiming::together);
+  REQUIRE(a.speaker1_box.has_value());
+  CHECK(a.speaker1_box->x1 == 300);
+  CHECK(a.speaker1_box->y1 == 400.5);
+  REQUIRE(a.speaker2_box.has_value());
+  CHECK(a.speaker2_box->x0 == 300);
+  CHECK(jobs[1].generate.speaker_timing == SpeakerTiming::one_after_another);
+  CHECK_FALSE(jobs[1].generate.speaker1_box.has_value());
+  const JobFileOptions o;
+  CHECK(code_of([&] { jobs_from_json(R"([{"image": "f", "speaker1_box": [1, 2, 3]}])", o); }) ==
+        ErrorCode::invalid_argument);
+  CHECK(code_of([&] { jobs_from_json(R"([{"image": "f", "speaker_timing": "both"}])", o); }) ==
+        ErrorCode::invalid_argument);
+}
+
 TEST_CASE("job file: --output-dir places outputs; {\"jobs\": [...]} is accepted") {
   JobFileOptions options;
   options.base_dir = "/in";

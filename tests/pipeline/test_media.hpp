@@ -3,17 +3,19 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace talkgen_test {
 
 inline std::string scratch(const std::string& name) { return std::string(TALKGEN_TEST_SCRATCH_DIR) + "/" + name; }
 
-/// 16-bit PCM mono WAV of `samples` in [-1, 1].
-inline std::string write_wav(const std::string& name, const std::vector<float>& samples, int rate) {
-  const std::string path = scratch(name);
+/// 16-bit PCM mono WAV of `samples` in [-1, 1] at `path`.
+inline void write_wav_file(const std::string& path, const std::vector<float>& samples, int rate) {
   std::ofstream f(path, std::ios::binary);
   auto u32 = [&](uint32_t v) { f.write(reinterpret_cast<const char*>(&v), 4); };
   auto u16 = [&](uint16_t v) { f.write(reinterpret_cast<const char*>(&v), 2); };
@@ -35,6 +37,15 @@ inline std::string write_wav(const std::string& name, const std::vector<float>& 
     const int16_t v = static_cast<int16_t>(std::lround(c * 32767));
     f.write(reinterpret_cast<const char*>(&v), 2);
   }
+}
+
+/// 16-bit PCM mono WAV of `samples` in [-1, 1]. Written beside and renamed into place: ctest runs test cases
+/// as parallel processes, and several rewrite the same file while others read it.
+inline std::string write_wav(const std::string& name, const std::vector<float>& samples, int rate) {
+  const std::string path = scratch(name);
+  const std::string temp = path + ".tmp" + std::to_string(::getpid());
+  write_wav_file(temp, samples, rate);
+  std::filesystem::rename(temp, path);
   return path;
 }
 

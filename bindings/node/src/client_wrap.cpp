@@ -25,6 +25,7 @@ talkgen_client_options client_options(const Napi::Object& o, std::vector<int>& g
   c.device = keep("device");
   c.calibration_directory = keep("calibrationDirectory");
   if (auto v = optional_number(o, "demoSeed")) c.demo_seed = static_cast<std::uint64_t>(*v);
+  c.multi_person_weights = optional_bool(o, "multiPersonWeights").value_or(false);
   if (has(o, "gpus")) {
     if (!o.Get("gpus").IsArray()) throw Napi::TypeError::New(o.Env(), "gpus must be an array of device indices");
     const auto array = o.Get("gpus").As<Napi::Array>();

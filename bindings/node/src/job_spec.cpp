@@ -5,6 +5,27 @@
 
 namespace talkgen_node {
 
+namespace {
+
+// [x0, y0, x1, y1] in pixels, or nothing.
+std::optional<std::array<double, 4>> optional_box(const Napi::Object& o, const char* key) {
+  if (!has(o, key)) return std::nullopt;
+  const auto v = o.Get(key);
+  const auto fail = [&] {
+    throw Napi::TypeError::New(o.Env(), std::string(key) + " must be [x0, y0, x1, y1] in pixels");
+  };
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 4) fail();
+  std::array<double, 4> box{};
+  for (uint32_t i = 0; i < 4; ++i) {
+    const auto x = v.As<Napi::Array>().Get(i);
+    if (!x.IsNumber()) fail();
+    box[i] = x.As<Napi::Number>().DoubleValue();
+  }
+  return box;
+}
+
+}  // namespace
+
 JobSpec JobSpec::from_js(const Napi::Object& o) {
   JobSpec s;
   s.image = optional_source(o, "image");
@@ -36,6 +57,12 @@ JobSpec JobSpec::from_js(const Napi::Object& o) {
   s.max_duration = positive_or_zero(o, "maxDurationSeconds");
   s.timeout = positive_or_zero(o, "timeoutSeconds");
   s.nvenc = optional_bool(o, "nvenc").value_or(false);
+  s.audio2 = optional_source(o, "audio2");
+  s.speaker_timing = optional_string(o, "speakerTiming");
+  s.speaker1_box = optional_box(o, "speaker1Box");
+  s.speaker2_box = optional_box(o, "speaker2Box");
+  if (s.speaker1_box.has_value() != s.speaker2_box.has_value())
+    throw Napi::TypeError::New(o.Env(), "speaker1Box and speaker2Box: give both or neither");
   return s;
 }
 
@@ -71,6 +98,17 @@ talkgen_job_params JobSpec::params() const {
   if (crf) p.crf = static_cast<int>(*crf);
   p.preset = c_str(preset);
   p.use_nvenc = nvenc;
+  p.audio2_path = c_str(audio2.path);
+  p.audio2_data = audio2.bytes.empty() ? nullptr : audio2.bytes.data();
+  p.audio2_size = audio2.bytes.size();
+  p.speaker_timing = c_str(speaker_timing);
+  if (speaker1_box && speaker2_box) {
+    p.has_speaker_boxes = true;
+    for (int i = 0; i < 4; ++i) {
+      p.speaker1_box[i] = (*speaker1_box)[i];
+      p.speaker2_box[i] = (*speaker2_box)[i];
+    }
+  }
   return p;
 }
 

@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -13,9 +14,10 @@
 namespace talkgen_node {
 
 struct JobSpec {
-  Source image, audio;
+  Source image, audio, audio2;
   std::optional<std::string> video, text, voice, prompt, negative_prompt, resolution, quality, mode, job_id, output,
-      preset;
+      preset, speaker_timing;
+  std::optional<std::array<double, 4>> speaker1_box, speaker2_box;  ///< [x0, y0, x1, y1] pixels
   std::optional<double> seed, color_correction, crf;
   double steps = 0, shift = 0, text_guidance = 0, audio_guidance = 0, gpus = 0, budget_usd = 0, deadline = 0,
          max_duration = 0, timeout = 0;

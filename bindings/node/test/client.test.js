@@ -123,6 +123,16 @@ test('Client on the demo model', async (t) => {
     assert.strictEqual(f.reason.code, 'cancelled');
   });
 
+  await t.test('two speakers: one after another, or together with their boxes', async () => {
+    const two = { ...tiny, mode: 'streaming', audio2: toneWav(0.6) };
+    assert.strictEqual((await client.generate(two)).frames, 40);  // 1.0 s then 0.6 s
+    const together = await client.generate({ ...two, speakerTiming: 'together', speaker1Box: [0, 0, 100, 200],
+                                             speaker2Box: [100, 0, 200, 200] });
+    assert.strictEqual(together.frames, 25);
+    await assert.rejects(client.generate({ ...two, speaker1Box: [0, 0, 10, 10] }), TypeError);
+    await assert.rejects(client.generate({ ...two, speakerTiming: 'both' }), (e) => e.code === 'invalid_argument');
+  });
+
   await t.test('failures reject with Errors carrying the talkgen code', async () => {
     await assert.rejects(client.generate({ ...tiny, image: '/nonexistent/face.png' }),
                          (e) => e.code === 'not_found' && /face\.png/.test(e.message));

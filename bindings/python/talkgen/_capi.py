@@ -26,7 +26,7 @@ class ClientOptions(ctypes.Structure):
                 ("max_attempts", ctypes.c_int), ("retry_base_delay_sec", ctypes.c_double),
                 ("retry_max_delay_sec", ctypes.c_double), ("retry_jitter", ctypes.c_double),
                 ("job_timeout_sec", ctypes.c_double), ("prices", ctypes.POINTER(Price)), ("price_count", ctypes.c_size_t),
-                ("calibration_directory", ctypes.c_char_p)]
+                ("calibration_directory", ctypes.c_char_p), ("multi_person_weights", ctypes.c_bool)]
 
 
 class DevicePool(ctypes.Structure):
@@ -50,7 +50,10 @@ class JobParams(ctypes.Structure):
                 ("deadline_sec", ctypes.c_double), ("max_duration_sec", ctypes.c_double),
                 ("timeout_sec", ctypes.c_double),
                 ("output_path", ctypes.c_char_p), ("crf", ctypes.c_int), ("preset", ctypes.c_char_p),
-                ("use_nvenc", ctypes.c_bool)]
+                ("use_nvenc", ctypes.c_bool),
+                ("audio2_path", ctypes.c_char_p), ("audio2_data", ctypes.c_void_p), ("audio2_size", ctypes.c_size_t),
+                ("speaker_timing", ctypes.c_char_p), ("has_speaker_boxes", ctypes.c_bool),
+                ("speaker1_box", ctypes.c_double * 4), ("speaker2_box", ctypes.c_double * 4)]
 
 
 class Progress(ctypes.Structure):

@@ -44,6 +44,7 @@ class ClientOptions:
     job_timeout: Optional[float] = None   # default per-job wall-clock limit; None: none
     prices: Mapping[str, float] = field(default_factory=dict)  # USD per GPU-hour by GPU type
     calibration_directory: Optional[PathLike] = None
+    multi_person_weights: bool = False    # with model_dir: InfiniteTalk/multi/ (two speakers) instead of single/
 
 
 @dataclass
@@ -77,6 +78,12 @@ class Job:
     crf: int = 17
     preset: str = "medium"
     nvenc: bool = False
+    # A second speaker (two-person mode): their speech, "one-after-another" or "together", and optionally
+    # both speakers' regions (x0, y0, x1, y1) in image pixels (default: the left and right halves).
+    audio2: Optional[Source] = None
+    speaker_timing: str = "one-after-another"
+    speaker1_box: Optional[Sequence[float]] = None
+    speaker2_box: Optional[Sequence[float]] = None
 
 
 @dataclass
@@ -268,6 +275,17 @@ class _JobParams:
         p.crf = job.crf
         p.preset = job.preset.encode()
         p.use_nvenc = job.nvenc
+        p.audio2_path, p.audio2_data, p.audio2_size = self._source(job.audio2)
+        p.speaker_timing = job.speaker_timing.encode()
+        if (job.speaker1_box is None) != (job.speaker2_box is None):
+            raise InvalidArgumentError("speaker1_box and speaker2_box: give both or neither")
+        if job.speaker1_box is not None:
+            for name, box in (("speaker1_box", job.speaker1_box), ("speaker2_box", job.speaker2_box)):
+                if len(box) != 4:
+                    raise InvalidArgumentError(f"{name}={box!r}: expected (x0, y0, x1, y1) in pixels")
+            p.has_speaker_boxes = True
+            p.speaker1_box[:] = [float(v) for v in job.speaker1_box]
+            p.speaker2_box[:] = [float(v) for v in job.speaker2_box]
         self.params = p
 
     def _source(self, value):
@@ -317,6 +335,7 @@ class Client:
         prices = (_capi.Price * len(options.prices))(*[_capi.Price(k.encode(), v) for k, v in options.prices.items()])
         o.prices, o.price_count = (prices, len(options.prices)) if options.prices else (None, 0)
         o.calibration_directory = _path(options.calibration_directory)
+        o.multi_person_weights = options.multi_person_weights
         handle = ctypes.c_void_p()
         _capi.check(_capi.lib.talkgen_client_create(ctypes.byref(o), ctypes.byref(handle)))
         self._handle = handle

@@ -100,6 +100,18 @@ class ClientTest(unittest.TestCase):
         self.client.reset_stats()
         self.assertEqual(self.client.stats().jobs, 0)
 
+    def test_two_speakers_one_after_another_and_their_boxes(self):
+        job = dict(TINY, mode="streaming", audio2=tone_wav(0.6))
+        result = self.client.generate(**job)
+        self.assertEqual(result.frames, 40)  # 1.0 s then 0.6 s
+        boxed = self.client.generate(**dict(job, speaker_timing="together", speaker1_box=(0, 0, 100, 200),
+                                            speaker2_box=(100, 0, 200, 200)))
+        self.assertEqual(boxed.frames, 25)  # side by side: the longer track
+        with self.assertRaises(talkgen.InvalidArgumentError):
+            self.client.generate(**dict(job, speaker1_box=(0, 0, 10, 10)))
+        with self.assertRaises(talkgen.InvalidArgumentError):
+            self.client.generate(**dict(job, speaker_timing="interleaved"))
+
     def test_progress_returning_false_cancels_and_writes_nothing(self):
         with tempfile.TemporaryDirectory() as d:
             output = os.path.join(d, "never.mp4")
