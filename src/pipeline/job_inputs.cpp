@@ -56,7 +56,7 @@ void check_speech(const Audio& speech, const std::string& what) {
 }
 
 // Speaker 2 (GenerateOptions::audio2_*): only as recorded speech, and with boxes for both or neither.
-void check_second_speaker(const GenerateOptions& o, const Image* image) {
+void check_second_speaker(const GenerateOptions& o, Size image) {
   const int sources = count_set({!o.audio2_path.empty(), !o.audio2_bytes.empty()});
   if (sources == 0) {
     if (o.speaker1_box || o.speaker2_box)
@@ -75,13 +75,13 @@ void check_second_speaker(const GenerateOptions& o, const Image* image) {
   if (!o.speaker1_box) return;
   for (const auto& [name, box] : {std::pair{"speaker 1", *o.speaker1_box}, std::pair{"speaker 2", *o.speaker2_box}}) {
     // The reference slices the mask with int() of each coordinate: a box must keep at least one pixel.
-    const bool inside = box.x0 >= 0 && box.y0 >= 0 && box.x1 <= image->width && box.y1 <= image->height;
+    const bool inside = box.x0 >= 0 && box.y0 >= 0 && box.x1 <= image.width && box.y1 <= image.height;
     if (!inside || static_cast<int>(box.x1) <= static_cast<int>(box.x0) ||
         static_cast<int>(box.y1) <= static_cast<int>(box.y0))
       fail(ErrorCode::invalid_argument,
            "{}'s box ({}, {}) - ({}, {}) is empty or outside the {}x{} image; give x0 < x1 <= width and "
            "y0 < y1 <= height in pixels",
-           name, box.x0, box.y0, box.x1, box.y1, image->width, image->height);
+           name, box.x0, box.y0, box.x1, box.y1, image.width, image.height);
   }
 }
 
@@ -150,9 +150,8 @@ Size scaled_bucket(int width, int height, Resolution resolution, int divisor) {
 JobInputs load_job_inputs(const GenerateOptions& o, int bucket_divisor) {
   JobInputs in;
   check_portrait_sources(o);
-  Image image;
   if (o.video_path.empty()) {
-    image = load_image(o);
+    const Image image = load_image(o);
     if (image.width < kMinImageSide || image.height < kMinImageSide)
       fail(ErrorCode::invalid_argument,
            "the portrait is {}x{} pixels; at least {}x{} is needed (the face must be visible)", image.width,
@@ -161,7 +160,7 @@ JobInputs load_job_inputs(const GenerateOptions& o, int bucket_divisor) {
     in.size = scaled_bucket(image.width, image.height, o.resolution, bucket_divisor);
     in.portrait = resize_and_center_crop(image, in.size);
   }
-  check_second_speaker(o, &image);
+  check_second_speaker(o, in.source_size);  // a video to dub is refused there before the size is read
 
   const int sources = count_set({!o.audio_path.empty(), !o.audio_bytes.empty(), !o.speech_text.empty()});
   if (sources == 0) fail(ErrorCode::invalid_argument, "no speech given: set an audio path, audio bytes or speech text");
