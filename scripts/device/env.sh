@@ -5,6 +5,9 @@
 #   TALKGEN_DEPS_TARBALL  bundle to use (default: <repo>/.devdeps/talkgen-deps.tar.xz, sent with `carry`)
 #   TALKGEN_DEPS_DIR      where it is unpacked (default /opt/talkgen-deps); unpacked again only when the
 #                         bundle's checksum changes, so a warm machine reuses it
+#   .devdeps/flash-attention3-src.tar.xz (make_fa3_bundle.sh), if carried too, is unpacked the same way to
+#                         /opt/talkgen-fa3 and exported as TALKGEN_FLASH_ATTENTION3_DIR, which the `cuda`
+#                         preset passes to cmake: the build then has FlashAttention-3
 #
 # Exports PKG_CONFIG_PATH, CMAKE_PREFIX_PATH (bundle + python3's torch), LD_LIBRARY_PATH, PATH (bundle
 # tools appended, never shadowing the system's), ESPEAK_DATA_PATH and the NVLink-multicast switches the
@@ -98,6 +101,18 @@ _talkgen_env() {
       echo "env.sh: bundled libraries do not load on this system:" >&2; echo "$out" >&2; return 1
     fi
   done
+
+  local fa3_tar=$repo/.devdeps/flash-attention3-src.tar.xz fa3_dir=/opt/talkgen-fa3
+  if [ -f "$fa3_tar" ]; then
+    sum=$(sha256sum "$fa3_tar" | cut -d' ' -f1)
+    if [ "$(cat "$fa3_dir/.bundle-sha256" 2>/dev/null)" != "$sum" ]; then
+      rm -rf "$fa3_dir" && mkdir -p "$fa3_dir" && tar -xJf "$fa3_tar" -C "$fa3_dir" || {
+        echo "env.sh: could not unpack $fa3_tar into $fa3_dir" >&2; return 1; }
+      echo "$sum" >"$fa3_dir/.bundle-sha256"
+    fi
+    export TALKGEN_FLASH_ATTENTION3_DIR=$fa3_dir/flash-attention
+    echo "env.sh: FlashAttention-3 sources at $TALKGEN_FLASH_ATTENTION3_DIR ($(tr '\n' ' ' <"$TALKGEN_FLASH_ATTENTION3_DIR/BUNDLE"))"
+  fi
 
   local torch_prefix
   torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null) || torch_prefix=

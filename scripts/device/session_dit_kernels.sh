@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Issue 5 on one GPU: the DiT's CUDA row kernels (src/model/dit/dit_row_kernels.cu) checked and timed.
+# Issue 5 on one GPU: the DiT's CUDA kernels (row kernels: src/model/dit/dit_row_kernels.cu; FlashAttention-3
+# when .devdeps/flash-attention3-src.tar.xz is carried: src/model/layers/flash_attention3/) checked and timed.
 #   1. build `talkgen_cli` and `test_model_dit` (cuda preset; the kernels are compiled for sm_90)
 #   2. test_model_dit "[cuda]" (kernels vs the libtorch forms on the GPU) and the rest of test_model_dit
 #   3. `talkgen bench dit --random 14b` at 480p with variants cudnn/fused (libtorch forms, the previous
 #      default) and cudnn/default (with the row kernels), in one process on the same weights, plus the
 #      phase profile of the default; then 720p (TALKGEN_BENCH_720P=1, default on)
 #   4. the reference's own timing on the same GPU (tools/parity/bench_ref.py), if .ref/infinitetalk came
-# carry: [".devdeps/talkgen-deps.tar.xz", ".ref/infinitetalk"]. Knobs: TALKGEN_BUDGET_S (default 570),
+# carry: [".devdeps/talkgen-deps.tar.xz", ".ref/infinitetalk"] (+ ".devdeps/flash-attention3-src.tar.xz";
+# then e.g. TALKGEN_BENCH_VARIANTS=cudnn/default,fa3/default). Knobs: TALKGEN_BUDGET_S (default 570),
 # TALKGEN_BENCH_VARIANTS (default "cudnn/fused,cudnn/default"), TALKGEN_SKIP_REF=1. Logs under $OUT.
 set -uo pipefail
 START=$(date +%s)

@@ -12,6 +12,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
 
+#include "model/layers/attention_fa3.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
 
@@ -26,14 +27,18 @@ namespace {
 constexpr int kUnset = -1;
 std::atomic<int> g_backend{kUnset};
 
+AttentionBackend default_backend() {
+  return flash_attention3_built() ? AttentionBackend::fa3 : AttentionBackend::cudnn;
+}
+
 AttentionBackend backend_from_env() {
   const char* v = std::getenv("TALKGEN_ATTENTION");
-  if (!v || !*v) return AttentionBackend::cudnn;
+  if (!v || !*v) return default_backend();
   try {
     return parse_attention_backend(v);
   } catch (const Error& e) {
-    log_warn("{}; using cudnn", e.what());
-    return AttentionBackend::cudnn;
+    log_warn("{}; using {}", e.what(), to_string(default_backend()));
+    return default_backend();
   }
 }
 
@@ -112,6 +117,13 @@ std::optional<at::Tensor> direct_attention(const at::Tensor& q, const at::Tensor
   switch (attention_backend()) {
     case AttentionBackend::automatic:
       return std::nullopt;
+    case AttentionBackend::fa3:
+      // FA3 where it applies (bf16, head dim 128, Hopper), else cuDNN's rules below.
+      if (flash_attention3_fits(q, k, v)) {
+        if (auto out = try_direct(AttentionBackend::fa3, q, k, [&] { return flash_attention3(q, k, v, scale); }))
+          return out;
+      }
+      [[fallthrough]];
     case AttentionBackend::cudnn:
 #if TALKGEN_TORCH_AT_LEAST(2, 5)
       if (!cudnn_fits(q, k, v) || !cudnn_version_ok()) return std::nullopt;
@@ -150,9 +162,15 @@ std::optional<at::Tensor> direct_attention(const at::Tensor& q, const at::Tensor
 AttentionBackend parse_attention_backend(std::string_view name) {
   if (name == "auto") return AttentionBackend::automatic;
   if (name == "cudnn") return AttentionBackend::cudnn;
+  if (name == "fa3") {
+    if (!flash_attention3_built())
+      fail(ErrorCode::unsupported, "attention backend 'fa3': this talkgen was built without FlashAttention-3 "
+                                   "(configure a CUDA build with -DTALKGEN_FLASH_ATTENTION3_DIR=<flash-attention checkout>)");
+    return AttentionBackend::fa3;
+  }
   if (name == "flash") return AttentionBackend::flash;
   if (name == "efficient") return AttentionBackend::efficient;
-  fail(ErrorCode::invalid_argument, "attention backend '{}' not understood; expected auto, cudnn, flash or efficient",
+  fail(ErrorCode::invalid_argument, "attention backend '{}' not understood; expected auto, fa3, cudnn, flash or efficient",
        name);
 }
 
@@ -160,6 +178,7 @@ const char* to_string(AttentionBackend backend) noexcept {
   switch (backend) {
     case AttentionBackend::automatic: return "auto";
     case AttentionBackend::cudnn: return "cudnn";
+    case AttentionBackend::fa3: return "fa3";
     case AttentionBackend::flash: return "flash";
     case AttentionBackend::efficient: return "efficient";
   }

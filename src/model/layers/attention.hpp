@@ -10,7 +10,11 @@
 // sm90/sm100) and tries flash first elsewhere. So by default the cuDNN kernel is called directly where
 // its layout rules are met and libtorch's cuDNN is >= 9.15.1; if the call throws, a warning names the
 // error once and that problem shape goes through the dispatcher from then on.
-// TALKGEN_ATTENTION=auto|cudnn|flash|efficient (read once) or set_attention_backend() picks another
+// Builds configured with FlashAttention-3 (-DTALKGEN_FLASH_ATTENTION3_DIR, model/layers/attention_fa3.hpp)
+// prefer it instead: on H100 at the DiT's shape it runs at ~717 TFLOP/s where cuDNN gives ~555-575, and a
+// 480p forward of the 14B DiT takes 2.75 s instead of 3.04 s. It takes bf16 with head dim 128 on Hopper;
+// other problems (the encoders' smaller heads, fp32, other GPUs) keep the cuDNN rules above.
+// TALKGEN_ATTENTION=auto|fa3|cudnn|flash|efficient (read once) or set_attention_backend() picks another
 // preference, for A/B runs. Other inputs always take the dispatcher.
 #pragma once
 
@@ -28,14 +32,16 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
                      std::optional<double> scale = std::nullopt);
 
 /// The preferred kernel for unmasked half-precision attention on CUDA. `automatic` leaves the choice to
-/// at::scaled_dot_product_attention.
-enum class AttentionBackend { automatic, cudnn, flash, efficient };
+/// at::scaled_dot_product_attention; `fa3` is FlashAttention-3 where it fits, else as `cudnn`.
+enum class AttentionBackend { automatic, cudnn, flash, efficient, fa3 };
 
-/// The current preference: set_attention_backend's, else TALKGEN_ATTENTION's, else cudnn.
+/// The current preference: set_attention_backend's, else TALKGEN_ATTENTION's, else fa3 in builds that
+/// have it and cudnn in the others.
 AttentionBackend attention_backend();
 /// Process-wide; takes effect for the next call (for benchmarks comparing backends in one process).
 void set_attention_backend(AttentionBackend backend);
-/// "auto", "cudnn", "flash", "efficient"; throws Error(invalid_argument) for anything else.
+/// "auto", "fa3", "cudnn", "flash", "efficient"; throws Error(invalid_argument) for anything else and
+/// Error(unsupported) for "fa3" in a build without FlashAttention-3.
 AttentionBackend parse_attention_backend(std::string_view name);
 const char* to_string(AttentionBackend backend) noexcept;
 
