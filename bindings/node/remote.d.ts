@@ -47,6 +47,13 @@ export interface GenerateRequest {
   audioB64?: string;
   text?: string;
   voice?: string;
+  /** A second speaker (recorded speech): audio2 (path or bytes) or audio2B64, with optional timing and boxes. */
+  audio2?: string | Uint8Array;
+  audio2B64?: string;
+  speakerTiming?: 'one-after-another' | 'together';
+  /** [x0, y0, x1, y1] in pixels of the image (x counts columns); both or neither. */
+  speaker1Box?: [number, number, number, number];
+  speaker2Box?: [number, number, number, number];
   resolution?: Resolution;
   quality?: Quality;
   prompt?: string;

@@ -82,9 +82,19 @@ function requestBody(request) {
   else if (audioB64 !== undefined) body.audio_b64 = audioB64;
   else body.script_text = String(text);
 
+  // A second speaker: their recorded speech, the timing and (both or neither) the people's boxes.
+  const audio2 = request.audio2;
+  const audio2B64 = request.audio2B64 || request.audio2_b64;
+  if (audio2 !== undefined && audio2B64 !== undefined) {
+    throw new TypeError('generate(request): give at most one of audio2 (path or Buffer) or audio2B64');
+  }
+  if (audio2 !== undefined) body.audio2_b64 = toBase64(audio2, 'audio2');
+  else if (audio2B64 !== undefined) body.audio2_b64 = audio2B64;
+
   const pick = (camel, snake) => (request[camel] !== undefined ? request[camel] : request[snake]);
   const fields = [['voice', 'voice'], ['resolution', 'resolution'], ['quality', 'quality'], ['prompt', 'prompt'],
-    ['seed', 'seed'], ['numGpus', 'num_gpus'], ['maxDurationSec', 'max_duration_sec'], ['jobId', 'job_id']];
+    ['seed', 'seed'], ['numGpus', 'num_gpus'], ['maxDurationSec', 'max_duration_sec'], ['jobId', 'job_id'],
+    ['speakerTiming', 'speaker_timing'], ['speaker1Box', 'speaker1_box'], ['speaker2Box', 'speaker2_box']];
   for (const [camel, snake] of fields) {
     const v = pick(camel, snake);
     if (v !== undefined && v !== null) body[snake] = v;

@@ -73,8 +73,6 @@ Job make_job(const GenerateArgs& args) {
 int run_on_server(const GenerateArgs& args) {
   if (!args.video.empty())
     fail(ErrorCode::unsupported, "--video is not available with --server (the server API takes an image)");
-  if (!args.audio2.empty())
-    fail(ErrorCode::unsupported, "--audio2 (two speakers) is not available with --server yet; run it locally");
   RemoteGenerateArgs r;
   r.server_url = args.server;
   r.token_file = args.token_file;
@@ -82,6 +80,14 @@ int run_on_server(const GenerateArgs& args) {
   r.audio = args.audio;
   r.text = args.text;
   r.voice = args.voice;
+  r.audio2 = args.audio2;
+  if (args.audio2.empty() && (!args.speaker1_box.empty() || !args.speaker2_box.empty()))
+    fail(ErrorCode::invalid_argument, "--speaker1-box and --speaker2-box place two speakers: give --audio2 too");
+  if (!args.audio2.empty()) {
+    r.speaker_timing = to_string(parse_speaker_timing(args.speaker_timing));  // a typo fails here, not remotely
+    r.speaker1_box = box_arg(args.speaker1_box, "--speaker1-box");
+    r.speaker2_box = box_arg(args.speaker2_box, "--speaker2-box");
+  }
   r.output = args.output;
   r.prompt = args.prompt;
   r.quality = args.quality;

@@ -220,6 +220,12 @@ httplib::MultipartFormDataItems job_form(const RemoteGenerateArgs& args, const s
   items.push_back({"ref_image", read_file(args.image, "image"), args.image, "application/octet-stream"});
   if (!args.audio.empty()) {
     items.push_back({"audio", read_file(args.audio, "audio"), args.audio, "application/octet-stream"});
+    if (!args.audio2.empty()) {
+      items.push_back({"audio2", read_file(args.audio2, "audio2"), args.audio2, "application/octet-stream"});
+      if (!args.speaker_timing.empty()) items.push_back({"speaker_timing", args.speaker_timing, "", ""});
+      for (const auto& [name, box] : {std::pair{"speaker1_box", &args.speaker1_box}, std::pair{"speaker2_box", &args.speaker2_box}})
+        if (*box) items.push_back({name, fmt::format("[{}, {}, {}, {}]", (*box)->x0, (*box)->y0, (*box)->x1, (*box)->y1), "", ""});
+    }
   } else {
     items.push_back({"script_text", args.text, "", ""});
     if (!args.voice.empty()) items.push_back({"voice", args.voice, "", ""});

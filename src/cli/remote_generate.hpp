@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "talkgen/generate.hpp"
+
 namespace talkgen::cli {
 
 struct RemoteGenerateArgs {
@@ -18,6 +20,9 @@ struct RemoteGenerateArgs {
   std::string audio;              ///< speech file; or:
   std::string text;               ///< text for the server's TTS
   std::string voice;              ///< espeak-ng voice for `text` (empty: the server's default)
+  std::string audio2;             ///< a second speaker's speech file (with `audio`); empty: one speaker
+  std::string speaker_timing;     ///< "together" / "one-after-another" (empty: the server's default)
+  std::optional<PixelBox> speaker1_box, speaker2_box;  ///< pixels of the image; both or neither
   std::string output;             ///< MP4 path written here
   std::string prompt;             ///< empty: the server's default
   std::string quality = "balanced";

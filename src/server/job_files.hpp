@@ -1,4 +1,5 @@
-// A job's files under --data-dir: jobs/<id>/image, jobs/<id>/audio (as the client sent them) and
+// A job's files under --data-dir: jobs/<id>/image, jobs/<id>/audio, jobs/<id>/audio2 (a second speaker's;
+// all as the client sent them) and
 // jobs/<id>/video.mp4 (the result). Every file is written to a temporary name, synced and renamed, so a
 // crash leaves either the whole file or none. The names are fixed here: a client never names a path.
 #pragma once
@@ -17,11 +18,13 @@ class JobFiles {
   std::string folder(const std::string& id) const;
   std::string image_path(const std::string& id) const;
   std::string audio_path(const std::string& id) const;
+  std::string audio2_path(const std::string& id) const;
   std::string video_path(const std::string& id) const;
 
-  /// Creates the job's folder and writes its inputs (audio may be empty: a text job).
+  /// Creates the job's folder and writes its inputs (audio may be empty: a text job; audio2 is empty for
+  /// one speaker).
   void write_inputs(const std::string& id, const std::vector<std::uint8_t>& image,
-                    const std::vector<std::uint8_t>& audio) const;
+                    const std::vector<std::uint8_t>& audio, const std::vector<std::uint8_t>& audio2 = {}) const;
   /// Removes the job's folder and everything in it (missing is fine).
   void remove(const std::string& id) const;
   /// The ids that have a folder.

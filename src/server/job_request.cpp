@@ -37,11 +37,50 @@ std::optional<T> get_number(const json& body, const char* key, bool integer) {
   return it->get<T>();
 }
 
+// [x0, y0, x1, y1] in pixels of the image as sent.
+std::optional<PixelBox> get_box(const json& body, const char* key) {
+  const auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  const auto ok = [](const json& v) {
+    if (!v.is_array() || v.size() != 4) return false;
+    for (const auto& x : v)
+      if (!x.is_number()) return false;
+    return true;
+  };
+  if (!ok(*it))
+    bad_request(fmt::format("'{}' must be [x0, y0, x1, y1] (4 numbers, pixels of the image; x counts columns), "
+                            "found {}", key, it->dump().substr(0, 60)));
+  const json& v = *it;
+  return PixelBox{v[0].get<double>(), v[1].get<double>(), v[2].get<double>(), v[3].get<double>()};
+}
+
+// The two-speaker fields: a second recorded speech, its timing and the people's boxes.
+void read_second_speaker(const json& body, JobRequest& r) {
+  const bool timing_given = !get_string(body, "speaker_timing").empty();
+  r.speaker1_box = get_box(body, "speaker1_box");
+  r.speaker2_box = get_box(body, "speaker2_box");
+  if (r.audio2.empty()) {
+    if (timing_given || r.speaker1_box || r.speaker2_box)
+      bad_request("'speaker_timing' and the speaker boxes are for two speakers: send the second speaker's speech "
+                  "as 'audio2_b64' (or an 'audio2' file part)");
+    return;
+  }
+  if (r.audio.empty())
+    bad_request("two speakers need recorded speech for both: send 'audio_b64' (speaker 1) with 'audio2_b64'; "
+                "'script_text' is for one speaker");
+  if (timing_given) r.speaker_timing = parse_speaker_timing(get_string(body, "speaker_timing"));
+  if (r.speaker1_box.has_value() != r.speaker2_box.has_value())
+    bad_request("send both 'speaker1_box' and 'speaker2_box' or neither (then speaker 1 is the left half of the "
+                "image and speaker 2 the right half)");
+}
+
 // The fields both body kinds share; the media bytes are already decoded by the caller.
-JobRequest from_fields(const json& body, std::vector<std::uint8_t> image, std::vector<std::uint8_t> audio) {
+JobRequest from_fields(const json& body, std::vector<std::uint8_t> image, std::vector<std::uint8_t> audio,
+                       std::vector<std::uint8_t> audio2) {
   JobRequest r;
   r.image = std::move(image);
   r.audio = std::move(audio);
+  r.audio2 = std::move(audio2);
   r.script_text = get_string(body, "script_text");
   r.voice = get_string(body, "voice");
   if (r.image.empty())
@@ -50,6 +89,7 @@ JobRequest from_fields(const json& body, std::vector<std::uint8_t> image, std::v
     bad_request(r.audio.empty() ? "no speech: send 'audio_b64' (or an 'audio' file part) or 'script_text'"
                                 : "both audio and 'script_text' were sent; send exactly one of them");
   if (!r.voice.empty() && r.script_text.empty()) bad_request("'voice' applies to 'script_text' only");
+  read_second_speaker(body, r);
 
   r.client_key = get_string(body, "job_id");
   if (!r.client_key.empty()) check_client_key(r.client_key);
@@ -71,6 +111,15 @@ JobRequest from_fields(const json& body, std::vector<std::uint8_t> image, std::v
   return r;
 }
 
+// Decodes one speech track: its length, at least kMinAudioSeconds.
+double speech_seconds(const std::vector<std::uint8_t>& bytes, const char* what) {
+  const double seconds = decode_audio_bytes(bytes.data(), bytes.size()).duration_seconds();
+  if (seconds < kMinAudioSeconds)
+    fail(ErrorCode::invalid_argument, "{} is {:.3f} s long; expected at least {} s of speech", what, seconds,
+         kMinAudioSeconds);
+  return seconds;
+}
+
 }  // namespace
 
 void check_client_key(const std::string& key) {
@@ -88,39 +137,49 @@ JobRequest parse_job_json(std::string_view text) {
     bad_request("the body is not valid JSON; send a JSON object (Content-Type: application/json) or "
                 "multipart/form-data");
   if (!body.is_object()) bad_request(fmt::format("the body is JSON {}; expected an object", body.type_name()));
-  std::vector<std::uint8_t> image, audio;
+  std::vector<std::uint8_t> image, audio, audio2;
   if (const auto s = get_string(body, "ref_image_b64"); !s.empty()) image = decode_base64(s, "ref_image_b64");
   if (const auto s = get_string(body, "audio_b64"); !s.empty()) audio = decode_base64(s, "audio_b64");
+  if (const auto s = get_string(body, "audio2_b64"); !s.empty()) audio2 = decode_base64(s, "audio2_b64");
   // The base64 text can be most of the body: drop it before the job keeps the decoded bytes.
   body.erase("ref_image_b64");
   body.erase("audio_b64");
-  return from_fields(body, std::move(image), std::move(audio));
+  body.erase("audio2_b64");
+  return from_fields(body, std::move(image), std::move(audio), std::move(audio2));
 }
 
 JobRequest parse_job_form(const FormParts& parts) {
   json body = json::object();
-  std::vector<std::uint8_t> image, audio;
+  std::vector<std::uint8_t> image, audio, audio2;
   for (const auto& [name, content] : parts) {
     if (name == "ref_image") {
       image.assign(content.begin(), content.end());
     } else if (name == "audio") {
       audio.assign(content.begin(), content.end());
+    } else if (name == "audio2") {
+      audio2.assign(content.begin(), content.end());
     } else if (name == "ref_image_b64") {
       image = decode_base64(content, name);
     } else if (name == "audio_b64") {
       audio = decode_base64(content, name);
-    } else if (name == "seed" || name == "num_gpus" || name == "max_duration_sec") {
+    } else if (name == "audio2_b64") {
+      audio2 = decode_base64(content, name);
+    } else if (name == "seed" || name == "num_gpus" || name == "max_duration_sec" || name == "speaker1_box" ||
+               name == "speaker2_box") {
       if (content.empty()) continue;  // an empty form field means "not given"
-      // Form fields are text: read them as JSON numbers so both body kinds share one set of rules.
-      json number = json::parse(content, nullptr, false);
-      if (number.is_discarded() || !number.is_number())
+      // Form fields are text: read numbers and boxes as JSON so both body kinds share one set of rules.
+      json value = json::parse(content, nullptr, false);
+      if (value.is_discarded())
+        bad_request(fmt::format("form field '{}' is {:?}; expected {}", name, content.substr(0, 40),
+                                name.find("box") != std::string::npos ? "[x0, y0, x1, y1]" : "a number"));
+      if (!value.is_number() && name.find("box") == std::string::npos)
         bad_request(fmt::format("form field '{}' is {:?}; expected a number", name, content.substr(0, 40)));
-      body[name] = number;
+      body[name] = value;
     } else {
       body[name] = content;
     }
   }
-  return from_fields(body, std::move(image), std::move(audio));
+  return from_fields(body, std::move(image), std::move(audio), std::move(audio2));
 }
 
 MediaFacts validate_job_request(const JobRequest& r, const Limits& limits) {
@@ -136,15 +195,27 @@ MediaFacts validate_job_request(const JobRequest& r, const Limits& limits) {
          "(--max-image-pixels); send a smaller image (the video is 480p or 720p anyway)",
          image.width, image.height, std::int64_t(image.width) * image.height, limits.max_image_pixels);
   if (!r.audio.empty()) {
-    const Audio audio = decode_audio_bytes(r.audio.data(), r.audio.size());
-    facts.audio_seconds = audio.duration_seconds();
-    if (facts.audio_seconds > limits.max_audio_seconds)
-      fail(ErrorCode::invalid_argument, "the audio is {:.1f} s long, over the limit of {:g} s "
+    facts.audio_seconds = speech_seconds(r.audio, r.audio2.empty() ? "the audio" : "speaker 1's audio");
+    double video_seconds = facts.audio_seconds;
+    if (!r.audio2.empty()) {
+      facts.audio2_seconds = speech_seconds(r.audio2, "speaker 2's audio");
+      video_seconds = r.speaker_timing == SpeakerTiming::one_after_another
+                          ? facts.audio_seconds + facts.audio2_seconds
+                          : std::max(facts.audio_seconds, facts.audio2_seconds);
+    }
+    if (video_seconds > limits.max_audio_seconds)
+      fail(ErrorCode::invalid_argument, "the {} is {:.1f} s long, over the limit of {:g} s "
            "(--max-audio-seconds); send shorter speech or split it into several jobs",
-           facts.audio_seconds, limits.max_audio_seconds);
-    if (facts.audio_seconds < kMinAudioSeconds)
-      fail(ErrorCode::invalid_argument, "the audio is {:.3f} s long; expected at least {} s of speech",
-           facts.audio_seconds, kMinAudioSeconds);
+           r.audio2.empty() ? "audio" : fmt::format("speech of both speakers ({})", to_string(r.speaker_timing)),
+           video_seconds, limits.max_audio_seconds);
+    for (const auto* box : {&r.speaker1_box, &r.speaker2_box}) {
+      if (!*box) continue;
+      const PixelBox& b = **box;
+      if (!(b.x0 >= 0 && b.y0 >= 0 && b.x0 < b.x1 && b.y0 < b.y1 && b.x1 <= image.width && b.y1 <= image.height))
+        fail(ErrorCode::invalid_argument, "speaker {}'s box [{:g}, {:g}, {:g}, {:g}] is not inside the {}x{} "
+             "portrait; expected 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height (x counts columns)",
+             box == &r.speaker1_box ? 1 : 2, b.x0, b.y0, b.x1, b.y1, image.width, image.height);
+    }
   } else if (r.script_text.size() > limits.max_text_chars) {
     fail(ErrorCode::invalid_argument, "'script_text' has {} bytes, over the limit of {} (--max-text-chars); "
          "send shorter text or split it into several jobs", r.script_text.size(), limits.max_text_chars);
@@ -168,6 +239,7 @@ std::string request_fingerprint(const JobRequest& r) {
   feed(params.data(), params.size());
   feed(r.image.data(), r.image.size());
   feed(r.audio.data(), r.audio.size());
+  feed(r.audio2.data(), r.audio2.size());
   return fmt::format("{:016x}", h);
 }
 
@@ -187,6 +259,13 @@ json request_parameters(const JobRequest& r, const MediaFacts& facts) {
     j["image_height"] = facts.image_height;
   }
   if (facts.audio_seconds > 0) j["audio_seconds"] = facts.audio_seconds;
+  if (!r.audio2.empty()) {
+    j["speakers"] = 2;
+    j["speaker_timing"] = to_string(r.speaker_timing);
+    for (const auto& [key, box] : {std::pair{"speaker1_box", &r.speaker1_box}, std::pair{"speaker2_box", &r.speaker2_box}})
+      if (*box) j[key] = json::array({(*box)->x0, (*box)->y0, (*box)->x1, (*box)->y1});
+    if (facts.audio2_seconds > 0) j["audio2_seconds"] = facts.audio2_seconds;
+  }
   return j;
 }
 

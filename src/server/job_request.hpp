@@ -22,6 +22,11 @@ struct JobRequest {
   std::vector<std::uint8_t> audio;    ///< encoded speech (`audio_b64` / file part `audio`), or empty ...
   std::string script_text;            ///< ... with this text spoken by espeak-ng instead
   std::string voice;                  ///< espeak-ng voice for script_text (empty: the default)
+  /// A second speaker (`audio2_b64` / file part `audio2`; recorded speech only), how the two tracks are
+  /// timed and, optionally, where each person is (GenerateOptions::audio2_path has the rules).
+  std::vector<std::uint8_t> audio2;
+  SpeakerTiming speaker_timing = SpeakerTiming::one_after_another;
+  std::optional<PixelBox> speaker1_box, speaker2_box;
   Resolution resolution = Resolution::p480;
   Quality quality = Quality::balanced;
   std::int64_t seed = 42;
@@ -37,18 +42,21 @@ JobRequest parse_job_json(std::string_view body);
 
 /// One part of a multipart/form-data body: text fields and files alike, by part name.
 using FormParts = std::map<std::string, std::string>;
-/// Same rules as parse_job_json, with file parts `ref_image` and `audio` holding raw bytes.
+/// Same rules as parse_job_json, with file parts `ref_image`, `audio` and `audio2` holding raw bytes (a box
+/// field is JSON text, "[x0, y0, x1, y1]").
 JobRequest parse_job_form(const FormParts& parts);
 
 /// What decoding the media found.
 struct MediaFacts {
   int image_width = 0, image_height = 0;
-  double audio_seconds = 0;  ///< 0 for script_text
+  double audio_seconds = 0;   ///< 0 for script_text
+  double audio2_seconds = 0;  ///< 0 without a second speaker
 };
 
 /// Decodes the image and audio and checks them against `limits`. Error(invalid_argument) naming the limit
-/// and its flag (audio too long, image too large / small, text too long) or the decoder's complaint (corrupt
-/// data); Error(unsupported) for data FFmpeg opens but cannot use.
+/// and its flag (audio too long — with two speakers, the video's length: both tracks one after another, or
+/// the longer one together —, image too large / small, text too long, a speaker box outside the image) or
+/// the decoder's complaint (corrupt data); Error(unsupported) for data FFmpeg opens but cannot use.
 MediaFacts validate_job_request(const JobRequest& request, const Limits& limits);
 
 /// A digest of everything that defines the job (parameters and media bytes): the same job_id sent with a

@@ -105,7 +105,7 @@ JobService::Submitted JobService::submit(JobRequest request) {
   record.fingerprint = fingerprint;
   record.request = request_parameters(request, facts);
   record.created_at = now_seconds();
-  files_.write_inputs(record.id, request.image, request.audio);
+  files_.write_inputs(record.id, request.image, request.audio, request.audio2);
   if (!store_.insert(record)) {
     files_.remove(record.id);
     fail(ErrorCode::internal, "job_id '{}' was taken while the job was being stored", request.client_key);
@@ -134,6 +134,17 @@ void JobService::enqueue(const JobRecord& r) {
   g.image_path = files_.image_path(r.id);
   if (q.value("speech", "audio") == "audio") {
     g.audio_path = files_.audio_path(r.id);
+    if (q.value("speakers", 1) == 2) {
+      g.audio2_path = files_.audio2_path(r.id);
+      g.speaker_timing = parse_speaker_timing(q.value("speaker_timing", "one-after-another"));
+      const auto box = [&q](const char* key) -> std::optional<PixelBox> {
+        if (!q.contains(key)) return std::nullopt;
+        const json& v = q[key];
+        return PixelBox{v[0].get<double>(), v[1].get<double>(), v[2].get<double>(), v[3].get<double>()};
+      };
+      g.speaker1_box = box("speaker1_box");
+      g.speaker2_box = box("speaker2_box");
+    }
   } else {
     g.speech_text = q.value("script_text", "");
     if (q.contains("voice")) g.speech.voice = q["voice"].get<std::string>();

@@ -155,3 +155,86 @@ TEST_CASE("fingerprints tell a retry from a different request", "[server][reques
   CHECK(p["image_width"] == 512);
   CHECK_FALSE(p.dump().find('/') != std::string::npos);
 }
+
+TEST_CASE("two speakers: a second speech track, its timing and the people's boxes", "[server][request]") {
+  json body = minimal_body();
+  body["audio2_b64"] = b64(wav_bytes(0.5));
+  body["speaker_timing"] = "together";
+  body["speaker1_box"] = {0, 0, 256, 512};
+  body["speaker2_box"] = {256, 0, 512, 512};
+  const JobRequest r = parse_job_json(body.dump());
+  CHECK(r.audio2 == wav_bytes(0.5));
+  CHECK(r.speaker_timing == talkgen::SpeakerTiming::together);
+  REQUIRE(r.speaker2_box.has_value());
+  CHECK(r.speaker2_box->x0 == 256);
+  CHECK(r.speaker2_box->x1 == 512);
+
+  const MediaFacts facts = validate_job_request(r, Limits{});
+  CHECK(facts.audio2_seconds == Approx(0.5).margin(0.01));
+  const json p = request_parameters(r, facts);
+  CHECK(p["speakers"] == 2);
+  CHECK(p["speaker_timing"] == "together");
+  CHECK(p["speaker1_box"] == json::array({0.0, 0.0, 256.0, 512.0}));
+  CHECK(p["audio2_seconds"].get<double>() == Approx(0.5).margin(0.01));
+  JobRequest one_speaker = r;
+  one_speaker.audio2.clear();
+  CHECK(request_fingerprint(r) != request_fingerprint(one_speaker));
+  CHECK_FALSE(request_parameters(one_speaker, facts).contains("speakers"));
+
+  // The same job as a form: a file part and text fields (boxes as JSON text).
+  const auto image = portrait_bytes();
+  const auto audio = wav_bytes(1.0), audio2 = wav_bytes(0.5);
+  const JobRequest f = parse_job_form({{"ref_image", std::string(image.begin(), image.end())},
+                                       {"audio", std::string(audio.begin(), audio.end())},
+                                       {"audio2", std::string(audio2.begin(), audio2.end())},
+                                       {"speaker_timing", "para"},
+                                       {"speaker1_box", "[0, 0, 256, 512]"},
+                                       {"speaker2_box", "[256, 0, 512, 512]"}});
+  CHECK(f.audio2 == audio2);
+  CHECK(f.speaker_timing == talkgen::SpeakerTiming::together);
+  CHECK(request_fingerprint(f) == request_fingerprint(r));
+  // Without a timing the reference's default: one after another.
+  json plain = minimal_body();
+  plain["audio2_b64"] = b64(wav_bytes(0.5));
+  CHECK(parse_job_json(plain.dump()).speaker_timing == talkgen::SpeakerTiming::one_after_another);
+}
+
+TEST_CASE("two speakers: what is refused, and why", "[server][request][limits]") {
+  const auto status_of_body = [](const json& body) { return http_status_of([&] { parse_job_json(body.dump()); }); };
+  json b = minimal_body();
+  b["speaker_timing"] = "together";  // no second speaker
+  CHECK(status_of_body(b) == 400);
+  b = minimal_body();
+  b["speaker1_box"] = {0, 0, 10, 10};
+  CHECK(status_of_body(b) == 400);
+  b = json{{"ref_image_b64", b64(portrait_bytes())}, {"script_text", "hi"}, {"audio2_b64", b64(wav_bytes(0.5))}};
+  CHECK(status_of_body(b) == 400);  // text speech is for one speaker
+  b = minimal_body();
+  b["audio2_b64"] = b64(wav_bytes(0.5));
+  b["speaker1_box"] = {0, 0, 10, 10};  // without speaker2_box
+  CHECK(status_of_body(b) == 400);
+  b.erase("speaker1_box");
+  b["speaker_timing"] = "sometimes";
+  CHECK(status_of_body(b) == 422);
+  b["speaker_timing"] = "together";
+  b["speaker1_box"] = {0, 0, 10};  // three numbers
+  b["speaker2_box"] = {10, 0, 20, 10};
+  CHECK(status_of_body(b) == 400);
+  CHECK(http_status_of([] { parse_job_form({{"speaker1_box", "[0, 0"}}); }) == 400);
+
+  // A box outside the 512 x 512 portrait; the video's length against --max-audio-seconds.
+  json ok = minimal_body();
+  ok["audio2_b64"] = b64(wav_bytes(1.0));
+  ok["speaker1_box"] = {0, 0, 256, 512};
+  ok["speaker2_box"] = {256, 0, 600, 512};
+  JobRequest r = parse_job_json(ok.dump());
+  CHECK_THROWS_WITH(validate_job_request(r, Limits{}), Catch::Contains("speaker 2's box") && Catch::Contains("512x512"));
+  r.speaker2_box = talkgen::PixelBox{256, 0, 512, 512};
+  Limits limits;
+  limits.max_audio_seconds = 1.5;  // 1 s + 1 s one after another is 2 s of video; together 1 s
+  CHECK_THROWS_WITH(validate_job_request(r, limits), Catch::Contains("both speakers") && Catch::Contains("2.0 s"));
+  r.speaker_timing = talkgen::SpeakerTiming::together;
+  CHECK_NOTHROW(validate_job_request(r, limits));
+  r.audio2 = {'R', 'I', 'F', 'F', 1, 2, 3, 4, 'W', 'A', 'V', 'E', 9, 9, 9};
+  CHECK(http_status_of([&] { validate_job_request(r, Limits{}); }) == 422);
+}

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <regex>
+#include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -418,3 +419,46 @@ TEST_CASE("serve: multipart form uploads", "[server][routes]") {
   CHECK(job["job_id"] == "form-job");
   CHECK(wait_finished(http, job["id"])["state"] == "succeeded");
 }
+
+TEST_CASE("serve: two speakers, stored with the job and run by the library", "[server][routes]") {
+  const std::string dir = fresh_scratch_dir("two_speakers");
+  auto options = tiny_server_options(dir);
+  std::mutex seen_mutex;
+  talkgen::GenerateOptions seen;  // what the library was asked for
+  options.customize_job = [base = options.customize_job, &seen, &seen_mutex](talkgen::Job& job) {
+    base(job);
+    std::lock_guard<std::mutex> lock(seen_mutex);
+    seen = job.generate;
+  };
+  RunningServer s(std::move(options));
+  httplib::Client http("127.0.0.1", s.port());
+  http.set_read_timeout(60, 0);
+  const auto image = portrait_bytes();
+  const auto audio = wav_bytes(1.0), audio2 = wav_bytes(0.5);
+  httplib::MultipartFormDataItems items = {
+      {"ref_image", std::string(image.begin(), image.end()), "two.png", "image/png"},
+      {"audio", std::string(audio.begin(), audio.end()), "left.wav", "audio/wav"},
+      {"audio2", std::string(audio2.begin(), audio2.end()), "right.wav", "audio/wav"},
+      {"speaker_timing", "one-after-another", "", ""},
+      {"speaker1_box", "[0, 0, 256, 512]", "", ""},
+      {"speaker2_box", "[256, 0, 512, 512]", "", ""},
+      {"quality", "draft", "", ""},
+  };
+  auto r = http.Post("/v1/jobs", items);
+  REQUIRE(r);
+  REQUIRE(r->status == 201);
+  const json job = parse(r);
+  CHECK(job["request"]["speakers"] == 2);
+  CHECK(job["request"]["speaker_timing"] == "one-after-another");
+  const std::string id = job["id"];
+  CHECK(read_bytes(dir + "/jobs/" + id + "/audio2") == audio2);
+  const json done = wait_finished(http, id);
+  CHECK(done["state"] == "succeeded");
+  std::lock_guard<std::mutex> lock(seen_mutex);
+  CHECK(seen.audio2_path == dir + "/jobs/" + id + "/audio2");
+  CHECK(seen.speaker_timing == talkgen::SpeakerTiming::one_after_another);
+  REQUIRE(seen.speaker2_box.has_value());
+  CHECK(seen.speaker2_box->x0 == 256);
+  CHECK(seen.speaker1_box->x1 == 256);
+}
+

@@ -144,6 +144,16 @@ test('RemoteClient against talkgen serve --model demo', async (t) => {
     assert.strictEqual(stats.succeeded, 1);
   });
 
+  await t.test('two speakers: second speech, timing and boxes travel with the job', async () => {
+    const job = await client.submit({ image: portrait, audio: speechWav(1.0), audio2: speechWav(0.5),
+      speakerTiming: 'together', speaker1Box: [0, 0, 256, 512], speaker2Box: [256, 0, 512, 512], quality: 'draft' });
+    assert.strictEqual(job.request.speakers, 2);
+    assert.strictEqual(job.request.speaker_timing, 'together');
+    assert.deepStrictEqual(job.request.speaker1_box, [0, 0, 256, 512]);
+    assert.strictEqual((await client.wait(job.id)).state, 'succeeded');
+    assert.throws(() => client.submit({ image: portrait, audio: speechWav(1.0), audio2: Buffer.from('x'), audio2B64: 'eA==' }), TypeError);
+  });
+
   await t.test('generate writes output atomically', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'talkgen-remote-out-'));
     const output = path.join(dir, 'out.mp4');

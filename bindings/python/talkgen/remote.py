@@ -61,7 +61,8 @@ def _b64(source, what):
 
 def _request_body(image=None, audio=None, text=None, ref_image_b64=None, audio_b64=None, script_text=None,
                   voice=None, resolution=None, quality=None, prompt=None, seed=None, num_gpus=None,
-                  max_duration_sec=None, job_id=None):
+                  max_duration_sec=None, job_id=None, audio2=None, audio2_b64=None, speaker_timing=None,
+                  speaker1_box=None, speaker2_box=None):
     body = {}
     if (image is None) == (ref_image_b64 is None):
         raise TypeError("give exactly one of image (a path or bytes) or ref_image_b64")
@@ -75,7 +76,17 @@ def _request_body(image=None, audio=None, text=None, ref_image_b64=None, audio_b
         body["audio_b64"] = audio_b64
     else:
         body["script_text"] = str(text)
-    for key, value in (("voice", voice), ("resolution", resolution), ("quality", quality), ("prompt", prompt),
+    # A second speaker: their recorded speech, the timing and (both or neither) the people's boxes.
+    if audio2 is not None and audio2_b64 is not None:
+        raise TypeError("give at most one of audio2 (a path or bytes) or audio2_b64")
+    if audio2 is not None:
+        body["audio2_b64"] = _b64(audio2, "audio2")
+    elif audio2_b64 is not None:
+        body["audio2_b64"] = audio2_b64
+    for key, box in (("speaker1_box", speaker1_box), ("speaker2_box", speaker2_box)):
+        if box is not None:
+            body[key] = [float(v) for v in box]
+    for key, value in (("speaker_timing", speaker_timing), ("voice", voice), ("resolution", resolution), ("quality", quality), ("prompt", prompt),
                        ("seed", seed), ("num_gpus", num_gpus), ("max_duration_sec", max_duration_sec)):
         if value is not None:
             body[key] = value
@@ -333,7 +344,9 @@ class RemoteClient:
     def generate(self, output=None, on_progress=None, cancel=None, timeout=None, download=True, **request):
         """Submits a job, follows it and returns its result with the video.
 
-        request: image (path or bytes) or ref_image_b64; audio (path or bytes), audio_b64 or text; voice,
+        request: image (path or bytes) or ref_image_b64; audio (path or bytes), audio_b64 or text; for a
+            second speaker audio2 (path or bytes) or audio2_b64, speaker_timing ("one-after-another" or
+            "together"), speaker1_box / speaker2_box ([x0, y0, x1, y1] pixels, both or neither); voice,
         resolution, quality, prompt, seed, num_gpus, max_duration_sec, job_id. The MP4 is written atomically
         to ``output``, else returned as ``result["video"]`` (bytes). ``cancel`` is a threading.Event: setting
         it stops waiting and cancels the job on the server, as does running past ``timeout`` seconds

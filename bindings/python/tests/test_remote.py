@@ -163,6 +163,20 @@ class RemoteClientTest(unittest.TestCase):
         self.assertGreaterEqual(stats["jobs"], 1)
         self.assertGreaterEqual(stats["succeeded"], 1)
 
+    def test_two_speakers(self):
+        job = self.client.submit(image=self.portrait, audio=speech_wav(1.0), audio2=speech_wav(0.5),
+                                 speaker_timing="together", speaker1_box=[0, 0, 256, 512],
+                                 speaker2_box=(256, 0, 512, 512), quality="draft")
+        self.assertEqual(job["request"]["speakers"], 2)
+        self.assertEqual(job["request"]["speaker_timing"], "together")
+        self.assertEqual(job["request"]["speaker2_box"], [256, 0, 512, 512])
+        self.assertEqual(self.client.wait(job["id"])["state"], "succeeded")
+        with self.assertRaises(TypeError):
+            self.client.submit(image=self.portrait, audio=speech_wav(1.0), audio2=b"x", audio2_b64="eA==")
+        with self.assertRaises(remote.RemoteError) as caught:  # text speech is for one speaker
+            self.client.submit(image=self.portrait, text="Hi.", audio2=speech_wav(0.5))
+        self.assertEqual(caught.exception.status, 400)
+
     def test_generate_to_a_file_atomically(self):
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "out.mp4")

@@ -61,6 +61,25 @@ class CliRemoteTest(unittest.TestCase):
         self.assertEqual(len(data), job["result"]["bytes"])
         self.assertEqual(os.listdir(d), ["remote.mp4"], "no temp files left")
 
+    def test_two_speakers(self):
+        d = self.out_dir("two")
+        out = os.path.join(d, "two.mp4")
+        r = run("generate", "--server", self.server.url, "--token-file", self.token_file, "--image", PORTRAIT,
+                "--audio", self.audio, "--audio2", self.audio, "--speaker-timing", "together",
+                "--speaker1-box", "0,0,256,512", "--speaker2-box", "256,0,512,512", "--quality", "draft",
+                "-o", out, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr + self.server.logs())
+        job = json.loads(r.stdout)
+        self.assertEqual(job["state"], "succeeded")
+        self.assertEqual(job["request"]["speakers"], 2)
+        self.assertEqual(job["request"]["speaker_timing"], "together")
+        self.assertEqual(job["request"]["speaker2_box"], [256, 0, 512, 512])
+        r = run("generate", "--server", self.server.url, "--token-file", self.token_file, "--image", PORTRAIT,
+                "--audio", self.audio, "--speaker1-box", "0,0,256,512", "--speaker2-box", "256,0,512,512",
+                "-o", os.path.join(d, "no.mp4"))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--audio2", r.stderr)
+
     def test_same_job_id_twice_runs_once(self):
         d = self.out_dir("idempotent")
         ids = []
