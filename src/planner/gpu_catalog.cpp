@@ -25,14 +25,20 @@ std::string without_separators(const std::string& s) {
 const std::vector<GpuSpec>& known_gpu_types() {
   // Peaks: vendor datasheets, dense bf16 tensor (no sparsity); SXM parts. Memory: cudaDeviceProp's
   // totalGlobalMem (an H100 80GB HBM3 reports 85017493504 bytes = 79.2 GiB; nvidia-smi's figure is larger).
-  // achieved_fraction: the DiT forward's share of peak. 0.60 on H100 is talkgen's measured 3.03-3.09 s per
-  // 480p forward (1.83 PFLOP, 591-603 TFLOP/s; 720p 0.585; benchmarks/RESULTS.md); H200 has the same SMs
-  // and clocks and is assumed equal. The others are guesses until calibrated.
+  // achieved_fraction: the DiT forward's share of peak. On H100, talkgen's measured 480p forward (1.83 PFLOP;
+  // benchmarks/RESULTS.md): 0.67 in builds with FlashAttention-3 (2.75 s, 659-663 TFLOP/s; 720p 0.68), 0.60
+  // with cuDNN's attention (3.03-3.09 s, 591-603 TFLOP/s); H200 has the same SMs and clocks and is assumed
+  // equal. The others are guesses until calibrated.
   // interconnect_gbps: NCCL all-to-all bandwidth per GPU inside one host (NVLink; PCIe for L40S / 4090).
+#if TALKGEN_WITH_FLASH_ATTENTION3
+  constexpr double kHopperFraction = 0.67;
+#else
+  constexpr double kHopperFraction = 0.60;
+#endif
   static const std::vector<GpuSpec> specs = {
       {"A100-80GB", 312.0, 79.3, 0.45, 120.0, 3.50},
-      {"H100", 989.0, 79.2, 0.60, 200.0, 4.50},
-      {"H200", 989.0, 139.7, 0.60, 200.0, 5.50},
+      {"H100", 989.0, 79.2, kHopperFraction, 200.0, 4.50},
+      {"H200", 989.0, 139.7, kHopperFraction, 200.0, 5.50},
       {"L40S", 362.0, 44.4, 0.35, 12.0, 1.80},
       {"RTX 4090", 165.0, 23.6, 0.35, 8.0, 0.70},
   };

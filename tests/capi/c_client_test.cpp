@@ -369,7 +369,7 @@ TEST_CASE("a missing input fails the job with not_found") {
   talkgen_result_free(result);  // a result may or may not exist (refused at submit or failed in the job)
 }
 
-TEST_CASE("generate_batch returns one result per job in input order; failures stay in their own result") {
+TEST_CASE("generate_batch returns one result per job in input order, failures stay in their own result") {
   DemoClient demo;
   const fs::path dir = fs::path(TALKGEN_TEST_SCRATCH_DIR) / "capi_batch";
   fs::remove_all(dir);

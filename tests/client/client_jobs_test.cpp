@@ -92,7 +92,7 @@ TEST_CASE("generate: output in memory when no path is given") {
   CHECK(std::string(r.video.mp4.begin() + 4, r.video.mp4.begin() + 8) == "ftyp");
 }
 
-TEST_CASE("device policy: cuda without a GPU is device_unavailable naming why; auto falls back loudly") {
+TEST_CASE("device policy: cuda without a GPU is device_unavailable naming why, auto falls back loudly") {
   const DeviceInventory inventory = probe_devices();
   if (!inventory.cuda.empty()) {
     WARN("this machine has a CUDA GPU; the no-GPU policy checks do not apply");
@@ -134,7 +134,7 @@ TEST_CASE("client options: exactly one model, a real model folder, sane numbers"
   CHECK(code_of([&] { Client c(o); }) == ErrorCode::invalid_argument);
 }
 
-TEST_CASE("submit: bad jobs are refused at once with typed errors; duplicate ids of unfinished jobs too") {
+TEST_CASE("submit: bad jobs are refused at once with typed errors, duplicate ids of unfinished jobs too") {
   const std::string dir = talkgen_test::fresh_dir("submit");
   Client client(talkgen_test::demo_cpu_options(1));
   Job missing = tiny_job(dir + "/a.mp4");
@@ -155,7 +155,7 @@ TEST_CASE("submit: bad jobs are refused at once with typed errors; duplicate ids
   CHECK(client.submit(second).wait().ok());
 }
 
-TEST_CASE("generate_batch: one bad job does not sink the others; results keep the input order") {
+TEST_CASE("generate_batch: one bad job does not sink the others, results keep the input order") {
   const std::string dir = talkgen_test::fresh_dir("batch");
   const std::string not_audio = dir + "/not_audio.wav";
   std::ofstream(not_audio) << "this is not a WAV file";
@@ -227,7 +227,7 @@ TEST_CASE("threads: concurrent generate calls all succeed, side by side on a 2-r
   CHECK(s.queued == 0);
 }
 
-TEST_CASE("cancel: a queued job never runs; a running one stops between steps; nothing is written") {
+TEST_CASE("cancel: a queued job never runs, a running one stops between steps, nothing is written") {
   const std::string dir = talkgen_test::fresh_dir("cancel");
   Client client(talkgen_test::demo_cpu_options(1));
   std::atomic<bool> sampling{false};
@@ -340,7 +340,7 @@ TEST_CASE("retry: injected out_of_memory is retried with backoff, in low-memory 
   client::testing::clear();
 }
 
-TEST_CASE("retry: attempts run out; non-transient errors are not retried") {
+TEST_CASE("retry: attempts run out, non-transient errors are not retried") {
   client::testing::clear();
   const std::string dir = talkgen_test::fresh_dir("retry_exhausted");
   ClientOptions o = talkgen_test::demo_cpu_options(1);
@@ -366,7 +366,7 @@ TEST_CASE("retry: attempts run out; non-transient errors are not retried") {
   client::testing::clear();
 }
 
-TEST_CASE("stats: p50 / p95 over finished jobs; reset_stats forgets finished jobs") {
+TEST_CASE("stats: p50 / p95 over finished jobs, reset_stats forgets finished jobs") {
   const std::string dir = talkgen_test::fresh_dir("stats");
   Client client(talkgen_test::demo_cpu_options(1));
   std::vector<double> totals;
@@ -397,7 +397,7 @@ TEST_CASE("stats: p50 / p95 over finished jobs; reset_stats forgets finished job
   CHECK_FALSE(client.find("stats-0").has_value());
 }
 
-TEST_CASE("a Client remembers only the newest finished jobs; their handles outlive that") {
+TEST_CASE("a Client remembers only the newest finished jobs, their handles outlive that") {
   ClientOptions o = talkgen_test::demo_cpu_options(1);
   o.finished_jobs_kept = 2;
   Client client(o);
@@ -418,7 +418,7 @@ TEST_CASE("a Client remembers only the newest finished jobs; their handles outli
   CHECK(code_of([&] { Client bad(o); }) == ErrorCode::invalid_argument);
 }
 
-TEST_CASE("shutdown: destroying the Client cancels queued and running jobs; handles outlive it") {
+TEST_CASE("shutdown: destroying the Client cancels queued and running jobs, handles outlive it") {
   const std::string dir = talkgen_test::fresh_dir("shutdown");
   std::optional<JobHandle> a, b;
   {

@@ -74,7 +74,7 @@ TEST_CASE("retry: policy validation") {
   CHECK(code_of([&] { validate_retry_policy(RetryPolicy{}); }) == ErrorCode::ok);
 }
 
-TEST_CASE("queue: jobs start oldest first while devices last; small ones fill the gaps") {
+TEST_CASE("queue: jobs start oldest first while devices last, small ones fill the gaps") {
   std::vector<WaitingJob> w = {{2}, {2}, {1}};
   CHECK(pick_jobs_to_start(w, 4, 4) == std::vector<std::size_t>{0, 1});
   w = {{4}, {1}, {1}};
@@ -148,7 +148,7 @@ TEST_CASE("stats: counts, success rate, mean / p50 / p95 of succeeded jobs, GPU-
   CHECK(stats.snapshot().p95_seconds == 0);
 }
 
-TEST_CASE("job ids: 32 hex digits, distinct; caller ids checked") {
+TEST_CASE("job ids: 32 hex digits, distinct, caller ids checked") {
   std::set<std::string> ids;
   for (int i = 0; i < 100; ++i) {
     const std::string id = make_job_id();

@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 using talkgen_test::code_of;
 using talkgen_test::message_of;
 
-TEST_CASE("job file: fields map onto Job and GenerateOptions; relative paths from the file's folder") {
+TEST_CASE("job file: fields map onto Job and GenerateOptions, relative paths from the file's folder") {
   JobFileOptions options;
   options.base_dir = "/data/jobs";
   const auto jobs = jobs_from_json(R"([
@@ -79,7 +79,7 @@ TEST_CASE("job file: two speakers (audio2, speaker_timing, boxes)") {
         ErrorCode::invalid_argument);
 }
 
-TEST_CASE("job file: --output-dir places outputs; {\"jobs\": [...]} is accepted") {
+TEST_CASE("job file: --output-dir places outputs, {\"jobs\": [...]} is accepted") {
   JobFileOptions options;
   options.base_dir = "/in";
   options.output_dir = "/out";
@@ -112,7 +112,7 @@ TEST_CASE("job file: malformed lists and jobs are invalid_argument naming the jo
   CHECK(code_of([&] { jobs_from_json(R"([{"image": "f", "use_apg": 1}])", o); }) == ErrorCode::invalid_argument);
 }
 
-TEST_CASE("job file: read from disk; a missing file is not_found") {
+TEST_CASE("job file: read from disk, a missing file is not_found") {
   const std::string dir = talkgen_test::fresh_dir("job_file");
   const std::string path = dir + "/jobs.json";
   std::ofstream(path) << R"([{"image": "face.png", "audio": "a.wav"}])";

@@ -68,7 +68,7 @@ TEST_CASE("bad options are invalid_argument before any file is created", "[encod
   CHECK(test::list_dir(dir).empty());
 }
 
-TEST_CASE("bad chunks are invalid_argument; the Encoder stays usable or, dropped, leaves nothing", "[encoder]") {
+TEST_CASE("bad chunks are invalid_argument, the Encoder stays usable or, dropped, leaves nothing", "[encoder]") {
   const int width = 64, height = 48;
   const auto pixels = test::make_frames_thwc(4, height, width);
   auto floats = test::make_frames_cthw(4, height, width);

@@ -83,7 +83,7 @@ TEST_CASE("video decode: a 30 fps video is read frame by frame, not converted to
   CHECK(media_test::mismatches(v.images[1].rgb, frame_pixels(14, 48, 32)) == 0);
 }
 
-TEST_CASE("video decode: only kept frames (and the last) come back; the limit stops early") {
+TEST_CASE("video decode: only kept frames (and the last) come back, the limit stops early") {
   const std::string path = lossless_video("vd_keep.mkv", 10);
   SECTION("every third frame, plus the last") {
     const VideoFrames v = talkgen::decode_video_frames(path, [](std::int64_t i) { return i % 3 == 0; });

@@ -185,7 +185,7 @@ TEST_CASE("speaker positions: min-max per person into its band, argmax over the 
   CHECK(odd[0][1].item<double>() == 21.375);  // 20 + 4/3 = 21.333.. -> nearest multiple of 1/8
 }
 
-TEST_CASE("1-D RoPE rotates interleaved pairs; scores depend on relative positions", "[dit][speakers]") {
+TEST_CASE("1-D RoPE rotates interleaved pairs, scores depend on relative positions", "[dit][speakers]") {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
   const auto q = at::randn({1, 1, 2, 8}, gen, at::TensorOptions().dtype(at::kFloat));
   const auto k = at::randn({1, 1, 2, 8}, gen, at::TensorOptions().dtype(at::kFloat));
@@ -230,7 +230,7 @@ TEST_CASE("two-speaker inputs are validated", "[dit][speakers]") {
   expect_error([&] { model.forward_embedded(good, cond); }, ErrorCode::invalid_argument, "tokens per frame");
 }
 
-TEST_CASE("two-speaker conditions embedded once equal the whole forward; the person's audio moves it",
+TEST_CASE("two-speaker conditions embedded once equal the whole forward, the person's audio moves it",
           "[dit][speakers]") {
   auto c = DitConfig::tiny();
   DitModel model(c, at::TensorOptions().dtype(at::kFloat));

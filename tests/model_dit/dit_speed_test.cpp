@@ -123,7 +123,7 @@ TEST_CASE("the fast DiT forward matches the plain one", "[dit][speed]") {
   }
 }
 
-TEST_CASE("DitBlock::forward leaves its input alone; forward_in_place may reuse it", "[dit][speed]") {
+TEST_CASE("DitBlock::forward leaves its input alone, forward_in_place may reuse it", "[dit][speed]") {
   const auto c = DitConfig::tiny();
   DitBlock block(c, at::TensorOptions().dtype(at::kFloat));
   randomize_parameters(block, 31);

@@ -72,7 +72,7 @@ TEST_CASE("clip: the module tree mirrors the checkpoint and skips the last block
   CHECK((model->named_parameters()["pos_embedding"].sizes() == at::IntArrayRef{1, 5, 32}));
 }
 
-TEST_CASE("clip: encode gives B x tokens x dim; deterministic; images independent", "[clip]") {
+TEST_CASE("clip: encode gives B x tokens x dim, deterministic, images independent", "[clip]") {
   ClipVisionEncoder encoder(tiny_clip_model(2));
   const auto images = test_images(2, 40, 36);
   const auto a = encoder.encode(images);
@@ -110,7 +110,7 @@ TEST_CASE("clip: bad inputs are invalid_argument", "[clip]") {
   require_error([&] { encoder.forward(at::zeros({1, 3, 32, 32})); }, ErrorCode::invalid_argument, "[B, 3, 28, 28]");
 }
 
-TEST_CASE("clip checkpoint: the official layout loads; text tower and unused parts ignored", "[clip]") {
+TEST_CASE("clip checkpoint: the official layout loads, text tower and unused parts ignored", "[clip]") {
   auto model = tiny_clip_model(5);
   const auto path = scratch_dir("clip_official") + "/clip.safetensors";
   write_safetensors(path, official_layout(*model));

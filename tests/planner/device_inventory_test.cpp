@@ -45,7 +45,7 @@ TEST_CASE("a probe that hangs is abandoned after the timeout, and the result say
   CHECK(finished->load());  // the abandoned probe finished on its own; its result went nowhere
 }
 
-TEST_CASE("a probe that answers in time is returned as is; one that throws becomes a note") {
+TEST_CASE("a probe that answers in time is returned as is, one that throws becomes a note") {
   const auto inv = probe_with_timeout([] {
     DeviceInventory d;
     d.cuda.push_back(CudaDeviceInfo{0, "Test GPU", 1 << 30, 4, 9, 0, {}});
