@@ -136,13 +136,19 @@ function setupToken() {
 // ------------------------------------------------------------------------------------------------
 // The form: inputs, speech length, plan
 
-const form = { audioSeconds: null, planSeq: 0, plan: null };
+const form = { audioSeconds: null, audio2Seconds: null, planSeq: 0, plan: null };
 
 function speechMode() { return document.querySelector('input[name=speech]:checked').value; }
 
 /** Speech length in seconds: the audio file's duration, or an estimate for typed text; null if unknown. */
 function speechSeconds() {
-  if (speechMode() === 'audio') return form.audioSeconds;
+  if (speechMode() === 'audio') {
+    // Two speakers: the video holds both tracks, one after the other or side by side.
+    if (!form.audioSeconds || !$('audio2').files.length) return form.audioSeconds;
+    if (!form.audio2Seconds) return null;
+    return $('speaker-timing').value === 'together' ? Math.max(form.audioSeconds, form.audio2Seconds)
+                                                     : form.audioSeconds + form.audio2Seconds;
+  }
   const words = $('text').value.trim().split(/\s+/).filter(Boolean).length;
   return words ? Math.max(1, words / WORDS_PER_SECOND) : null;
 }
@@ -267,8 +273,15 @@ async function submitJob(ev) {
       resolution: $('resolution').value,
       seed: Number($('seed').value || 42),
     };
-    if (speechMode() === 'audio') request.audio_b64 = await fileBase64($('audio').files[0]);
-    else request.script_text = $('text').value.trim();
+    if (speechMode() === 'audio') {
+      request.audio_b64 = await fileBase64($('audio').files[0]);
+      if ($('audio2').files.length) {
+        request.audio2_b64 = await fileBase64($('audio2').files[0]);
+        request.speaker_timing = $('speaker-timing').value;
+      }
+    } else {
+      request.script_text = $('text').value.trim();
+    }
     if (chosenGpus()) request.num_gpus = chosenGpus();
     if ($('prompt').value.trim()) request.prompt = $('prompt').value.trim();
     const job = await api('POST', '/v1/jobs', request);
@@ -296,9 +309,17 @@ function setupForm() {
     $('audio-duration').textContent = form.audioSeconds ? `${form.audioSeconds.toFixed(1)} s of speech` : '';
     updatePlan();
   });
+  $('audio2').addEventListener('change', async () => {
+    const f = $('audio2').files[0];
+    form.audio2Seconds = f ? await mediaDuration(f) : null;
+    $('audio2-duration').textContent = form.audio2Seconds ? `${form.audio2Seconds.toFixed(1)} s of speech` : '';
+    updatePlan();
+  });
+  $('speaker-timing').addEventListener('change', updatePlan);
   for (const r of document.querySelectorAll('input[name=speech]')) {
     r.addEventListener('change', () => {
       $('audio-field').classList.toggle('hidden', speechMode() !== 'audio');
+      $('audio2-field').classList.toggle('hidden', speechMode() !== 'audio');
       $('text-field').classList.toggle('hidden', speechMode() !== 'text');
       updatePlan();
     });

@@ -7,6 +7,7 @@ the progress bar reach 100 %, and checks the finished video loads and plays.
 Exit code 77 (ctest: skipped) only when no Chromium is installed; every other problem fails.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_fixture import PORTRAIT, Server, write_speech_wav  # noqa: E402
@@ -66,6 +68,7 @@ class WebPageTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="talkgen-browser-")
         cls.audio = write_speech_wav(os.path.join(cls.tmp, "speech.wav"), seconds=1.5)
+        cls.audio2 = write_speech_wav(os.path.join(cls.tmp, "speech2.wav"), seconds=0.5)
         cls.server = Server(TALKGEN).__enter__()
         try:
             cls.driver = make_driver()
@@ -155,6 +158,32 @@ class WebPageTest(unittest.TestCase):
             job_id), 20)
         self.assertIn("succeeded", row)
         self.assertIn("100%", row)
+        self.assertEqual(self.browser_errors(), [])
+
+
+    def test_two_speakers(self):
+        d = self.driver
+        d.get(self.server.url + "/")
+        wait_for("the health badge", lambda: "server ready" in self.el("health").text, 20)
+        self.el("image").send_keys(PORTRAIT)
+        self.el("audio").send_keys(self.audio)
+        self.el("audio2").send_keys(self.audio2)
+        wait_for("the second speaker's length", lambda: re.search(r"0\.5 s of speech", self.el("audio2-duration").text), 20)
+        self.js("const q = document.getElementById('quality'); q.value = 'draft'; q.dispatchEvent(new Event('change'));"
+                "const s = document.getElementById('plan-gpu'); s.value = 'H100'; s.dispatchEvent(new Event('change'));")
+        # One after the other the video is 1.5 + 0.5 s long; together, the longer track's 1.5 s.
+        self.assertAlmostEqual(self.js("return speechSeconds();"), 2.0, delta=0.05)
+        self.js("const t = document.getElementById('speaker-timing'); t.value = 'together';"
+                "t.dispatchEvent(new Event('change'));")
+        self.assertAlmostEqual(self.js("return speechSeconds();"), 1.5, delta=0.05)
+        wait_for("the plan summary", lambda: self.js(
+            "const e = document.getElementById('plan-summary'); return e && e.textContent;"), 20)
+        self.el("submit").click()
+        job_id = wait_for("the job to appear", lambda: self.el("current-id").text.strip(), 30)
+        job = json.loads(urllib.request.urlopen(f"{self.server.url}/v1/jobs/{job_id}", timeout=10).read())
+        self.assertEqual(job["request"]["speakers"], 2)
+        self.assertEqual(job["request"]["speaker_timing"], "together")
+        wait_for("the job to succeed", lambda: self.el("current-state").text == "succeeded", 180)
         self.assertEqual(self.browser_errors(), [])
 
 
