@@ -58,6 +58,10 @@ function(talkgen_add_flash_attention3 layers_target)
     FLASHATTENTION_DISABLE_SPLIT FLASHATTENTION_DISABLE_APPENDKV FLASHATTENTION_DISABLE_PACKGQA
     FLASHATTENTION_DISABLE_FP8 FLASHATTENTION_DISABLE_FP16)
   target_link_libraries(talkgen_flash_attention3 PUBLIC CUDA::cudart)
+  # A C entry point to the same kernels, to time the reference with FA3 (tools/parity/bench_ref.py --fa3-lib).
+  add_library(talkgen_fa3_c SHARED EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/tools/parity/fa3_shim/flash_attention3_c.cpp)
+  target_include_directories(talkgen_fa3_c PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(talkgen_fa3_c PRIVATE talkgen_flash_attention3)
   target_link_libraries(${layers_target} PUBLIC talkgen_flash_attention3)
   target_compile_definitions(${layers_target} PUBLIC TALKGEN_WITH_FLASH_ATTENTION3=1)
   set(TALKGEN_WITH_FLASH_ATTENTION3 ON PARENT_SCOPE)

@@ -9,7 +9,8 @@
 #   4. the reference's own timing on the same GPU (tools/parity/bench_ref.py), if .ref/infinitetalk came
 # carry: [".devdeps/talkgen-deps.tar.xz", ".ref/infinitetalk"] (+ ".devdeps/flash-attention3-src.tar.xz";
 # then e.g. TALKGEN_BENCH_VARIANTS=cudnn/default,fa3/default). Knobs: TALKGEN_BUDGET_S (default 570),
-# TALKGEN_BENCH_VARIANTS (default "cudnn/fused,cudnn/default"), TALKGEN_SKIP_REF=1. Logs under $OUT.
+# TALKGEN_BENCH_VARIANTS (default "cudnn/fused,cudnn/default"), TALKGEN_SKIP_REF=1, TALKGEN_REF_FA3=1 (time the
+# reference a second time with FA3 as its attention: tools/parity/fa3_shim/). Logs under $OUT.
 set -uo pipefail
 START=$(date +%s)
 cd "$(dirname "$0")/../.." || exit 1
@@ -38,5 +39,12 @@ fi
 if [ -d .ref/infinitetalk ] && [ "${TALKGEN_SKIP_REF:-0}" != 1 ]; then
   run_step "reference bench_ref.py --dit 480p" 110 200 "$OUT/bench_ref_480p.txt" \
     python3 tools/parity/bench_ref.py .ref/infinitetalk --dit --size 480x832 --frames 81
+  # The reference again with FA3 as its attention, as where flash_attn_3 is installed (TALKGEN_REF_FA3=1).
+  if [ "${TALKGEN_REF_FA3:-0}" = 1 ] && run_step "build talkgen_fa3_c" 20 120 "$OUT/build_fa3_c.log" \
+       cmake --build --preset cuda --target talkgen_fa3_c -j"$(nproc)"; then
+    run_step "reference bench_ref.py --dit 480p --fa3-lib" 110 200 "$OUT/bench_ref_480p_fa3.txt" \
+      python3 tools/parity/bench_ref.py .ref/infinitetalk --dit --size 480x832 --frames 81 \
+      --fa3-lib build-cuda/src/libtalkgen_fa3_c.so
+  fi
 fi
 step done
