@@ -61,10 +61,9 @@ class Fields {
   /// [x0, y0, x1, y1] in pixels.
   PixelBox box(const char* key) const {
     const json& v = o_.at(key);
-    if (!v.is_array() || v.size() != 4) wrong(key, "[x0, y0, x1, y1] (4 numbers, pixels)", v);
-    for (const auto& x : v)
-      if (!x.is_number()) wrong(key, "[x0, y0, x1, y1] (4 numbers, pixels)", v);
-    return {v[0].get<double>(), v[1].get<double>(), v[2].get<double>(), v[3].get<double>()};
+    const auto b = pixel_box_from_json(v);
+    if (!b) wrong(key, "[x0, y0, x1, y1] (4 numbers, pixels)", v);
+    return *b;
   }
   bool flag(const char* key) const {
     const json& v = o_.at(key);
@@ -98,6 +97,15 @@ auto with_context(const std::string& where, F&& f) -> decltype(f()) {
 }
 
 }  // namespace
+
+std::optional<PixelBox> pixel_box_from_json(const json& v) {
+  if (!v.is_array() || v.size() != 4) return std::nullopt;
+  for (const auto& x : v)
+    if (!x.is_number()) return std::nullopt;
+  return PixelBox{v[0].get<double>(), v[1].get<double>(), v[2].get<double>(), v[3].get<double>()};
+}
+
+json pixel_box_to_json(const PixelBox& b) { return json::array({b.x0, b.y0, b.x1, b.y1}); }
 
 Job job_from_json(const json& o, std::size_t index, const JobFileOptions& options) {
   const std::string where = fmt::format("job {}{}", index + 1,

@@ -13,6 +13,7 @@
 // Unknown fields are errors (a typo must not silently fall back to a default).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct JobFileOptions {
   /// "output" is taken from here instead of base_dir. Empty: base_dir.
   std::string output_dir;
 };
+
+/// A person's box as JSON, [x0, y0, x1, y1] in pixels (the job files and the server's requests): nullopt
+/// unless `value` is an array of exactly 4 numbers.
+std::optional<PixelBox> pixel_box_from_json(const nlohmann::json& value);
+nlohmann::json pixel_box_to_json(const PixelBox& box);
 
 /// One job from its JSON object; `index` (0-based) names it in errors and default output names.
 /// Throws Error(invalid_argument) naming the job and the field for anything malformed.

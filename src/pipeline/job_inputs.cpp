@@ -73,16 +73,8 @@ void check_second_speaker(const GenerateOptions& o, Size image) {
   if (o.speaker1_box.has_value() != o.speaker2_box.has_value())
     fail(ErrorCode::invalid_argument, "a box for one speaker only; give boxes for both speakers or for neither");
   if (!o.speaker1_box) return;
-  for (const auto& [name, box] : {std::pair{"speaker 1", *o.speaker1_box}, std::pair{"speaker 2", *o.speaker2_box}}) {
-    // The reference slices the mask with int() of each coordinate: a box must keep at least one pixel.
-    const bool inside = box.x0 >= 0 && box.y0 >= 0 && box.x1 <= image.width && box.y1 <= image.height;
-    if (!inside || static_cast<int>(box.x1) <= static_cast<int>(box.x0) ||
-        static_cast<int>(box.y1) <= static_cast<int>(box.y0))
-      fail(ErrorCode::invalid_argument,
-           "{}'s box ({}, {}) - ({}, {}) is empty or outside the {}x{} image; give x0 < x1 <= width and "
-           "y0 < y1 <= height in pixels",
-           name, box.x0, box.y0, box.x1, box.y1, image.width, image.height);
-  }
+  check_speaker_box("speaker 1", *o.speaker1_box, image);
+  check_speaker_box("speaker 2", *o.speaker2_box, image);
 }
 
 Audio decode_speech(const std::string& path, const std::vector<std::uint8_t>& bytes, int sample_rate) {
@@ -110,6 +102,17 @@ void add_second_speaker(const GenerateOptions& o, JobInputs& in) {
 }
 
 }  // namespace
+
+void check_speaker_box(const char* speaker, const PixelBox& box, Size image) {
+  // The reference slices the mask with int() of each coordinate: a box must keep at least one pixel.
+  const bool inside = box.x0 >= 0 && box.y0 >= 0 && box.x1 <= image.width && box.y1 <= image.height;
+  if (!inside || static_cast<int>(box.x1) <= static_cast<int>(box.x0) ||
+      static_cast<int>(box.y1) <= static_cast<int>(box.y0))
+    fail(ErrorCode::invalid_argument,
+         "{}'s box ({}, {}) - ({}, {}) is empty or outside the {}x{} image; give x0 < x1 <= width and "
+         "y0 < y1 <= height in pixels",
+         speaker, box.x0, box.y0, box.x1, box.y1, image.width, image.height);
+}
 
 void arrange_speakers(Audio& speaker1, Audio& speaker2, SpeakerTiming timing) {
   if (speaker1.sample_rate != speaker2.sample_rate)

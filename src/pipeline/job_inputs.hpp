@@ -35,6 +35,10 @@ struct JobInputs {
   bool two_speakers() const { return !speech2.samples.empty(); }
 };
 
+/// Throws Error(invalid_argument) naming `speaker` ("speaker 1") unless `box` keeps at least one whole pixel
+/// inside an image of `image` pixels (the rule the two-speaker masks need; the server checks it early too).
+void check_speaker_box(const char* speaker, const PixelBox& box, Size image);
+
 /// The reference's audio_prepare_multi on already normalised tracks of one sample rate: `together` pads the
 /// shorter with silence at its end (the reference requires equal lengths there), `one_after_another` makes
 /// speaker 1's speech followed by silence as long as speaker 2's, and silence as long as speaker 1's followed

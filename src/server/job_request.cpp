@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "client/job_json.hpp"
+#include "pipeline/job_inputs.hpp"
 #include "server/base64.hpp"
 #include "server/http_error.hpp"
 #include "talkgen/error.hpp"
@@ -41,26 +43,20 @@ std::optional<T> get_number(const json& body, const char* key, bool integer) {
 std::optional<PixelBox> get_box(const json& body, const char* key) {
   const auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  const auto ok = [](const json& v) {
-    if (!v.is_array() || v.size() != 4) return false;
-    for (const auto& x : v)
-      if (!x.is_number()) return false;
-    return true;
-  };
-  if (!ok(*it))
+  const auto box = client::pixel_box_from_json(*it);
+  if (!box)
     bad_request(fmt::format("'{}' must be [x0, y0, x1, y1] (4 numbers, pixels of the image; x counts columns), "
                             "found {}", key, it->dump().substr(0, 60)));
-  const json& v = *it;
-  return PixelBox{v[0].get<double>(), v[1].get<double>(), v[2].get<double>(), v[3].get<double>()};
+  return box;
 }
 
 // The two-speaker fields: a second recorded speech, its timing and the people's boxes.
 void read_second_speaker(const json& body, JobRequest& r) {
-  const bool timing_given = !get_string(body, "speaker_timing").empty();
+  const std::string timing = get_string(body, "speaker_timing");
   r.speaker1_box = get_box(body, "speaker1_box");
   r.speaker2_box = get_box(body, "speaker2_box");
   if (r.audio2.empty()) {
-    if (timing_given || r.speaker1_box || r.speaker2_box)
+    if (!timing.empty() || r.speaker1_box || r.speaker2_box)
       bad_request("'speaker_timing' and the speaker boxes are for two speakers: send the second speaker's speech "
                   "as 'audio2_b64' (or an 'audio2' file part)");
     return;
@@ -68,7 +64,7 @@ void read_second_speaker(const json& body, JobRequest& r) {
   if (r.audio.empty())
     bad_request("two speakers need recorded speech for both: send 'audio_b64' (speaker 1) with 'audio2_b64'; "
                 "'script_text' is for one speaker");
-  if (timing_given) r.speaker_timing = parse_speaker_timing(get_string(body, "speaker_timing"));
+  if (!timing.empty()) r.speaker_timing = parse_speaker_timing(timing);
   if (r.speaker1_box.has_value() != r.speaker2_box.has_value())
     bad_request("send both 'speaker1_box' and 'speaker2_box' or neither (then speaker 1 is the left half of the "
                 "image and speaker 2 the right half)");
@@ -208,14 +204,10 @@ MediaFacts validate_job_request(const JobRequest& r, const Limits& limits) {
            "(--max-audio-seconds); send shorter speech or split it into several jobs",
            r.audio2.empty() ? "audio" : fmt::format("speech of both speakers ({})", to_string(r.speaker_timing)),
            video_seconds, limits.max_audio_seconds);
-    for (const auto* box : {&r.speaker1_box, &r.speaker2_box}) {
-      if (!*box) continue;
-      const PixelBox& b = **box;
-      if (!(b.x0 >= 0 && b.y0 >= 0 && b.x0 < b.x1 && b.y0 < b.y1 && b.x1 <= image.width && b.y1 <= image.height))
-        fail(ErrorCode::invalid_argument, "speaker {}'s box [{:g}, {:g}, {:g}, {:g}] is not inside the {}x{} "
-             "portrait; expected 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height (x counts columns)",
-             box == &r.speaker1_box ? 1 : 2, b.x0, b.y0, b.x1, b.y1, image.width, image.height);
-    }
+    // The pipeline's own rule, applied before the job is queued.
+    const Size portrait{image.width, image.height};
+    if (r.speaker1_box) pipeline::check_speaker_box("speaker 1", *r.speaker1_box, portrait);
+    if (r.speaker2_box) pipeline::check_speaker_box("speaker 2", *r.speaker2_box, portrait);
   } else if (r.script_text.size() > limits.max_text_chars) {
     fail(ErrorCode::invalid_argument, "'script_text' has {} bytes, over the limit of {} (--max-text-chars); "
          "send shorter text or split it into several jobs", r.script_text.size(), limits.max_text_chars);
@@ -263,7 +255,7 @@ json request_parameters(const JobRequest& r, const MediaFacts& facts) {
     j["speakers"] = 2;
     j["speaker_timing"] = to_string(r.speaker_timing);
     for (const auto& [key, box] : {std::pair{"speaker1_box", &r.speaker1_box}, std::pair{"speaker2_box", &r.speaker2_box}})
-      if (*box) j[key] = json::array({(*box)->x0, (*box)->y0, (*box)->x1, (*box)->y1});
+      if (*box) j[key] = client::pixel_box_to_json(**box);
     if (facts.audio2_seconds > 0) j["audio2_seconds"] = facts.audio2_seconds;
   }
   return j;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "client/job_id.hpp"
+#include "client/job_json.hpp"
 #include "server/http_error.hpp"
 #include "talkgen/log.hpp"
 
@@ -137,13 +138,9 @@ void JobService::enqueue(const JobRecord& r) {
     if (q.value("speakers", 1) == 2) {
       g.audio2_path = files_.audio2_path(r.id);
       g.speaker_timing = parse_speaker_timing(q.value("speaker_timing", "one-after-another"));
-      const auto box = [&q](const char* key) -> std::optional<PixelBox> {
-        if (!q.contains(key)) return std::nullopt;
-        const json& v = q[key];
-        return PixelBox{v[0].get<double>(), v[1].get<double>(), v[2].get<double>(), v[3].get<double>()};
-      };
-      g.speaker1_box = box("speaker1_box");
-      g.speaker2_box = box("speaker2_box");
+      // Stored by request_parameters after validation.
+      if (q.contains("speaker1_box")) g.speaker1_box = client::pixel_box_from_json(q["speaker1_box"]);
+      if (q.contains("speaker2_box")) g.speaker2_box = client::pixel_box_from_json(q["speaker2_box"]);
     }
   } else {
     g.speech_text = q.value("script_text", "");
