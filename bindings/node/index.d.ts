@@ -8,6 +8,21 @@ export interface TalkgenError extends Error {
   status: number;
 }
 
+/**
+ * An options object or job with a property this API does not have (a typo, or a field of another version): a
+ * TypeError thrown or rejected before any work, never a silently ignored option. A voice prompt (voicePrompt,
+ * voicePromptWav, voicePromptWavB64 or their snake_case) is instead a TalkgenError with code 'unsupported':
+ * voice cloning from a voice prompt is not supported yet.
+ */
+export interface UnknownFieldError extends TypeError {
+  code: 'invalid_argument';
+  status: 1;
+  /** The name given. */
+  field: string;
+  /** The names accepted there, sorted. */
+  accepted: string[];
+}
+
 export interface EncodeStillOptions {
   /** Portrait image: PNG, JPEG, WebP or BMP. */
   image: string;

@@ -2,6 +2,7 @@
 // talkgen for Node: loads the native addon (talkgen.node) and exposes a Promise API.
 const path = require('path');
 const fs = require('fs');
+const fields = require('./fields');
 
 function loadAddon() {
   const candidates = process.env.TALKGEN_NODE_ADDON
@@ -24,6 +25,11 @@ const addon = loadAddon();
  */
 function encodeStill(options) {
   if (!options || typeof options !== 'object') throw new TypeError('encodeStill(options): options must be an object');
+  try {
+    fields.checkFields('encodeStill', options, fields.ENCODE_STILL);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if ((options.audio === undefined) === (options.text === undefined)) {
     return Promise.reject(new TypeError('give exactly one of audio or text'));
   }
@@ -32,11 +38,6 @@ function encodeStill(options) {
 
 const crypto = require('crypto');
 const { EventEmitter } = require('events');
-
-const JOB_KEYS = new Set(['image', 'video', 'audio', 'text', 'voice', 'prompt', 'negativePrompt', 'resolution',
-  'quality', 'mode', 'seed', 'steps', 'shift', 'textGuidance', 'audioGuidance', 'colorCorrection', 'jobId', 'gpus',
-  'budgetUsd', 'deadlineSeconds', 'maxDurationSeconds', 'timeoutSeconds', 'output', 'crf', 'preset', 'nvenc',
-  'audio2', 'speakerTiming', 'speaker1Box', 'speaker2Box']);
 
 function cancelledError(jobId, reason) {
   const detail = reason && reason.message ? `: ${reason.message}` : '';
@@ -47,14 +48,12 @@ function cancelledError(jobId, reason) {
   return error;
 }
 
-// A copy of the job with only known keys (a typo is a TypeError, not a silently ignored option) and a job id:
-// made here when the caller gives none (32 hex digits from a CSPRNG, as the library would) so that an
-// AbortSignal can reach the job before the library has seen it.
+// A copy of the job with only known keys (a typo is a TypeError naming it, not a silently ignored option; a voice
+// prompt is 'unsupported') and a job id: made here when the caller gives none (32 hex digits from a CSPRNG, as the
+// library would) so that an AbortSignal can reach the job before the library has seen it.
 function jobWithId(job, where) {
   if (!job || typeof job !== 'object') throw new TypeError(`${where}: a job must be an object`);
-  for (const key of Object.keys(job)) {
-    if (!JOB_KEYS.has(key)) throw new TypeError(`${where}: unknown job option '${key}'`);
-  }
+  fields.checkFields(where, job, fields.JOB);
   return { ...job, jobId: job.jobId === undefined ? crypto.randomBytes(16).toString('hex') : job.jobId };
 }
 
@@ -65,6 +64,7 @@ function jobWithId(job, where) {
 class Client extends EventEmitter {
   constructor(options = {}) {
     super();
+    if (options && typeof options === 'object') fields.checkFields('new Client', options, fields.CLIENT_OPTIONS);
     this._native = new addon.NativeClient(options);
   }
 
@@ -74,6 +74,9 @@ class Client extends EventEmitter {
    */
   generate(options = {}) {
     try {
+      if (options !== null && typeof options === 'object') {
+        fields.checkFields('generate', options, fields.GENERATE);
+      }
       const { onProgress, signal, ...rest } = options || {};
       const job = jobWithId(rest, 'generate');
       return this._run([job], false, onProgress, signal);
@@ -86,10 +89,12 @@ class Client extends EventEmitter {
    * Runs every job at once over the pool; resolves to the results in input order. A job's failure is in its
    * result (state 'failed', errorCode, errorMessage) and never rejects the batch; `signal` cancels them all.
    */
-  generateBatch(jobs, { onProgress, signal } = {}) {
+  generateBatch(jobs, options = {}) {
     try {
       if (!Array.isArray(jobs)) throw new TypeError('generateBatch(jobs): jobs must be an array');
-      return this._run(jobs.map((j) => jobWithId(j, 'generateBatch')), true, onProgress, signal);
+      fields.checkFields('generateBatch (options)', options, fields.RUN_OPTIONS);
+      const { onProgress, signal } = options || {};
+      return this._run(jobs.map((j, i) => jobWithId(j, `generateBatch (job ${i})`)), true, onProgress, signal);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -5,7 +5,10 @@ export type RemoteErrorCode =
   | 'invalid_argument' | 'not_found' | 'unsupported' | 'checkpoint_mismatch' | 'out_of_memory'
   | 'device_unavailable' | 'cancelled' | 'timeout' | 'io_error' | 'internal'
   | 'bad_request' | 'unauthorized' | 'payload_too_large' | 'conflict' | 'not_ready' | 'too_many_jobs'
-  | 'draining' | 'connection_error' | 'failed' | string;
+  | 'draining' | 'connection_error' | 'failed'
+  /** A redirect from https to http (refused: the request and its token would leave TLS). */
+  | 'insecure_redirect'
+  | string;
 
 export class RemoteError extends Error {
   code: RemoteErrorCode;
@@ -38,6 +41,12 @@ export type Quality = 'draft' | 'balanced' | 'quality';
 export type Resolution = '480p' | '720p';
 export type JobState = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
 
+/**
+ * One job. Each field may also be given by the server's snake_case name (ref_image_b64, num_gpus, ...), but not
+ * both. Any other name is refused before anything is sent: a TypeError (code 'invalid_argument', with `field` and
+ * `accepted`); voicePrompt / voicePromptWav / voicePromptWavB64 (and their snake_case) reject with RemoteError
+ * 'unsupported': voice cloning from a voice prompt is not supported yet.
+ */
 export interface GenerateRequest {
   /** Portrait: a file path or the bytes (PNG, JPEG, WebP, BMP). Or refImageB64. */
   image?: string | Uint8Array;
@@ -46,6 +55,8 @@ export interface GenerateRequest {
   audio?: string | Uint8Array;
   audioB64?: string;
   text?: string;
+  /** The server's name for text (give one of them). */
+  scriptText?: string;
   voice?: string;
   /** A second speaker (recorded speech): audio2 (path or bytes) or audio2B64, with optional timing and boxes. */
   audio2?: string | Uint8Array;
@@ -149,6 +160,11 @@ export interface Stats {
 
 export interface JobList { jobs: Job[]; total: number; limit: number; offset: number; next_offset: number | null; }
 
+/**
+ * Every options object below is checked the same way as a GenerateRequest: an unknown property is a TypeError.
+ * The token goes only to baseUrl's origin: redirects are followed by the client itself (GET and HEAD only), within
+ * the origin with the token, to another origin without it (for the rest of the chain), from https to http never.
+ */
 export class RemoteClient {
   constructor(baseUrl: string, options?: RemoteClientOptions);
   readonly baseUrl: string;

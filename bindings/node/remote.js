@@ -6,12 +6,19 @@
 // estimateTime, generate, generateBatch, getStats, resetStats. Requests are retried with exponential
 // backoff and jitter on connection errors, 429 and 5xx only; a job is submitted with a job_id (made here
 // when the caller gives none), so a retried submit returns the job already made instead of running it twice.
+//
+// Option and field names the API does not have are refused before any request (TypeError naming them; a voice
+// prompt is RemoteError 'unsupported'). The bearer token goes only to the server's own origin: redirects are
+// followed here, not by fetch, so that this holds for any fetch given in options (see send()).
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+const fields = require('./fields');
 
 const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;  // as urllib, the Python RemoteClient's
 
 /** An error from the server ({code, message}) or on the way to it. `code` is a talkgen error code. */
 class RemoteError extends Error {
@@ -52,6 +59,11 @@ function anySignal(signals) {
 
 function isRetryableStatus(status) { return status === 429 || status >= 500; }
 
+/** checkFields with RemoteClient's error for a voice prompt. */
+function checkFields(where, object, accepted) {
+  fields.checkFields(where, object, accepted, (message) => new RemoteError('unsupported', message));
+}
+
 function toBase64(source, what) {
   if (Buffer.isBuffer(source) || source instanceof Uint8Array) return Buffer.from(source).toString('base64');
   if (typeof source === 'string') {
@@ -64,40 +76,42 @@ function toBase64(source, what) {
 }
 
 /** The server's request body from a GenerateRequest (file paths and Buffers become base64). */
-function requestBody(request) {
-  if (!request || typeof request !== 'object') throw new TypeError('generate(request): request must be an object');
-  const body = {};
-  const image = request.image !== undefined ? request.image : undefined;
-  if (image !== undefined) body.ref_image_b64 = toBase64(image, 'image');
-  else if (request.refImageB64 || request.ref_image_b64) body.ref_image_b64 = request.refImageB64 || request.ref_image_b64;
-  else throw new TypeError('generate(request): give image (a path or Buffer) or refImageB64');
-
-  const audio = request.audio;
-  const audioB64 = request.audioB64 || request.audio_b64;
-  const text = request.text !== undefined ? request.text : (request.scriptText || request.script_text);
-  if ([audio, audioB64, text].filter((x) => x !== undefined).length !== 1) {
-    throw new TypeError('generate(request): give exactly one of audio (path or Buffer), audioB64 or text');
+function requestBody(request, where) {
+  if (!request || typeof request !== 'object') throw new TypeError(`${where}(request): request must be an object`);
+  checkFields(where, request, fields.REMOTE_JOB);
+  const present = (v) => v !== undefined && v !== null;
+  // Each server field by whichever of its names the caller used (two names of one field is a mistake).
+  const given = {};
+  for (const [server, names] of fields.SERVER_JOB) {
+    const used = names.filter((n) => present(request[n]));
+    if (used.length > 1) throw new TypeError(`${where}: give ${used.join(' or ')} (the same field), not both`);
+    if (used.length) given[server] = request[used[0]];
   }
-  if (audio !== undefined) body.audio_b64 = toBase64(audio, 'audio');
-  else if (audioB64 !== undefined) body.audio_b64 = audioB64;
-  else body.script_text = String(text);
+  const { image, audio, audio2 } = request;
+  const body = {};
+  if (present(image) === present(given.ref_image_b64)) {
+    throw new TypeError(`${where}: give exactly one of image (a path or Buffer) or refImageB64`);
+  }
+  body.ref_image_b64 = present(image) ? toBase64(image, 'image') : given.ref_image_b64;
+
+  if (present(request.text) && present(given.script_text)) {
+    throw new TypeError(`${where}: give text or scriptText (the same field), not both`);
+  }
+  const text = present(request.text) ? request.text : given.script_text;
+  if ([audio, given.audio_b64, text].filter(present).length !== 1) {
+    throw new TypeError(`${where}: give exactly one of audio (path or Buffer), audioB64 or text`);
+  }
+  if (present(audio)) body.audio_b64 = toBase64(audio, 'audio');
+  else if (!present(given.audio_b64)) body.script_text = String(text);
 
   // A second speaker: their recorded speech, the timing and (both or neither) the people's boxes.
-  const audio2 = request.audio2;
-  const audio2B64 = request.audio2B64 || request.audio2_b64;
-  if (audio2 !== undefined && audio2B64 !== undefined) {
-    throw new TypeError('generate(request): give at most one of audio2 (path or Buffer) or audio2B64');
+  if (present(audio2) && present(given.audio2_b64)) {
+    throw new TypeError(`${where}: give at most one of audio2 (path or Buffer) or audio2B64`);
   }
-  if (audio2 !== undefined) body.audio2_b64 = toBase64(audio2, 'audio2');
-  else if (audio2B64 !== undefined) body.audio2_b64 = audio2B64;
+  if (present(audio2)) body.audio2_b64 = toBase64(audio2, 'audio2');
 
-  const pick = (camel, snake) => (request[camel] !== undefined ? request[camel] : request[snake]);
-  const fields = [['voice', 'voice'], ['resolution', 'resolution'], ['quality', 'quality'], ['prompt', 'prompt'],
-    ['seed', 'seed'], ['numGpus', 'num_gpus'], ['maxDurationSec', 'max_duration_sec'], ['jobId', 'job_id'],
-    ['speakerTiming', 'speaker_timing'], ['speaker1Box', 'speaker1_box'], ['speaker2Box', 'speaker2_box']];
-  for (const [camel, snake] of fields) {
-    const v = pick(camel, snake);
-    if (v !== undefined && v !== null) body[snake] = v;
+  for (const [server, value] of Object.entries(given)) {
+    if (!(server in body)) body[server] = value;
   }
   // The idempotency key: a retried submit after a lost answer must find this job, not make another.
   if (!body.job_id) body.job_id = `node-${crypto.randomUUID()}`;
@@ -141,6 +155,7 @@ class RemoteClient {
     if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) {
       throw new TypeError(`RemoteClient(baseUrl): expected an http(s) URL such as 'http://127.0.0.1:8080', got ${JSON.stringify(baseUrl)}`);
     }
+    checkFields('new RemoteClient', options, fields.REMOTE_CLIENT_OPTIONS);
     this.baseUrl = baseUrl.replace(/\/+$/, '') + '/';
     this.token = options.token || '';
     this.timeoutMs = options.timeoutMs !== undefined ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
@@ -160,6 +175,39 @@ class RemoteClient {
     const h = Object.assign({ Accept: 'application/json' }, extra || {});
     if (this.token) h.Authorization = `Bearer ${this.token}`;
     return h;
+  }
+
+  /**
+   * fetch, following redirects here instead of in fetch so that the token never leaves the server's origin
+   * whatever fetch implementation was given: a redirect within the origin (scheme, host and port) keeps the
+   * Authorization header; once a redirect has gone to another origin it is gone for the rest of the chain (a
+   * Location from another host is not trusted with it, even one pointing back); a redirect from https to http is
+   * refused (RemoteError 'insecure_redirect'). As urllib does for the Python client, only GET and HEAD follow
+   * redirects; for other methods the 3xx answer is returned (and becomes a RemoteError http_3xx, never retried).
+   */
+  async send(url, init) {
+    let current = new URL(url);
+    let withToken = true;
+    for (let hops = 0; ; hops++) {
+      const headers = Object.assign({}, init.headers);
+      if (!withToken) delete headers.Authorization;
+      const response = await this.fetch(current.toString(), Object.assign({}, init, { headers, redirect: 'manual' }));
+      const location = response.headers.get('location');
+      const method = (init.method || 'GET').toUpperCase();
+      if (!REDIRECTS.has(response.status) || !location || !['GET', 'HEAD'].includes(method) || hops >= MAX_REDIRECTS) {
+        return response;
+      }
+      const next = new URL(location, current);
+      if (response.body) await response.body.cancel().catch(() => {});  // frees the connection
+      if (current.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new RemoteError('insecure_redirect', `${method} ${current}: the server redirected to ${next}, from ` +
+          'https to another scheme; refused (the request would leave TLS). Give RemoteClient the URL the server ' +
+          'really answers on', { status: response.status });
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') return response;
+      if (next.origin !== current.origin) withToken = false;
+      current = next;
+    }
   }
 
   /** Backoff before attempt n+1 (n >= 1): full jitter over an exponentially growing cap. */
@@ -183,7 +231,7 @@ class RemoteClient {
       const timer = perRequest ? setTimeout(() => perRequest.abort(new RemoteError('timeout',
         `${method} ${route}: no answer within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs) : null;
       try {
-        response = await this.fetch(this.url(route), {
+        response = await this.send(this.url(route), {
           method,
           headers: this.headers(Object.assign(body !== undefined ? { 'Content-Type': 'application/json' } : {}, headers)),
           body: body !== undefined ? JSON.stringify(body) : undefined,
@@ -192,6 +240,7 @@ class RemoteClient {
       } catch (e) {
         if (timer) clearTimeout(timer);
         if (signal && signal.aborted) throw abortError(signal);
+        if (e instanceof RemoteError && e.code === 'insecure_redirect') throw e;
         lastError = new RemoteError(perRequest && perRequest.signal.aborted ? 'timeout' : 'connection_error',
           `${method} ${this.url(route)}: ${perRequest && perRequest.signal.aborted ? perRequest.signal.reason.message
             : (e.cause && e.cause.message) || e.message}`, { cause: e });
@@ -230,7 +279,9 @@ class RemoteClient {
   // Planning
 
   /** The Planner's full answer (options per GPU count, recommendation) for a job of durationSec. */
-  plan(durationSec, { quality, resolution, budgetUsd, deadlineSec, gpuType, gpusAvailable, signal } = {}) {
+  plan(durationSec, options = {}) {
+    checkFields('plan', options, fields.REMOTE_PLAN_OPTIONS);
+    const { quality, resolution, budgetUsd, deadlineSec, gpuType, gpusAvailable, signal } = options || {};
     if (!(durationSec > 0)) throw new TypeError(`durationSec must be > 0, got ${durationSec}`);
     const body = { duration_sec: durationSec };
     if (quality) body.quality = quality;
@@ -265,26 +316,38 @@ class RemoteClient {
   // Jobs
 
   /** Submits a job (idempotent by job_id) and resolves to the server's job object. */
-  submit(request, { signal } = {}) {
-    return this.request('POST', '/v1/jobs', { body: requestBody(request), signal });
+  submit(request, options = {}) {
+    checkFields('submit (options)', options, fields.SIGNAL_ONLY);
+    return this.request('POST', '/v1/jobs', { body: requestBody(request, 'submit'), signal: (options || {}).signal });
   }
 
-  getJob(id, { signal } = {}) { return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}`, { signal }); }
+  async getJob(id, options = {}) {
+    checkFields('getJob', options, fields.SIGNAL_ONLY);
+    const { signal } = options || {};
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}`, { signal });
+  }
 
-  listJobs({ limit = 20, offset = 0, state, signal } = {}) {
+  async listJobs(options = {}) {
+    checkFields('listJobs', options, fields.REMOTE_LIST_OPTIONS);
+    const { limit = 20, offset = 0, state, signal } = options || {};
     const q = new URLSearchParams({ limit: String(limit), offset: String(offset) });
     if (state) q.set('state', state);
     return this.request('GET', `/v1/jobs?${q}`, { signal });
   }
 
   /** Cancels an unfinished job, or deletes a finished one and its files. */
-  cancel(id, { signal } = {}) { return this.request('DELETE', `/v1/jobs/${encodeURIComponent(id)}`, { signal }); }
+  async cancel(id, options = {}) {
+    checkFields('cancel', options, fields.SIGNAL_ONLY);
+    return this.request('DELETE', `/v1/jobs/${encodeURIComponent(id)}`, { signal: (options || {}).signal });
+  }
 
   /**
    * Follows a job to its end through the event stream (falling back to polling when the stream breaks)
    * and resolves to the final job object. onProgress(job) is called for every update.
    */
-  async wait(id, { signal, onProgress } = {}) {
+  async wait(id, options = {}) {
+    checkFields('wait', options, fields.REMOTE_WAIT_OPTIONS);
+    const { signal, onProgress } = options || {};
     let last = null;
     const update = (job) => {
       if (!job || (job.id && job.id !== id)) return;
@@ -313,7 +376,9 @@ class RemoteClient {
   }
 
   /** The finished job's MP4: written atomically to output (resolves to undefined), or as a Buffer. */
-  async download(id, { output, signal } = {}) {
+  async download(id, options = {}) {
+    checkFields('download', options, fields.REMOTE_DOWNLOAD_OPTIONS);
+    const { output, signal } = options || {};
     let response;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -345,7 +410,10 @@ class RemoteClient {
    * timeoutMs (default 30 min; the job is then cancelled on the server), 'cancelled' when signal aborts
    * (likewise cancelled on the server).
    */
-  async generate(request, { signal, onProgress, timeoutMs, download = true } = {}) {
+  async generate(request, options = {}) {
+    checkFields('generate (options)', options, fields.REMOTE_GENERATE_OPTIONS);
+    const { signal, onProgress, timeoutMs, download = true } = options || {};
+    const body = requestBody(request, 'generate');  // every field checked (and files read) before anything is sent
     const limit = timeoutMs !== undefined ? timeoutMs : this.timeoutMs;
     const timeout = new AbortController();
     const timer = limit > 0 ? setTimeout(() => timeout.abort(new RemoteError('timeout',
@@ -353,7 +421,7 @@ class RemoteClient {
     const combined = anySignal([signal, timeout.signal]);
     let job;
     try {
-      job = await this.submit(request, { signal: combined });
+      job = await this.request('POST', '/v1/jobs', { body, signal: combined });
       if (onProgress) onProgress(job);
       job = await this.wait(job.id, { signal: combined, onProgress });
       if (job.state !== 'succeeded') {
@@ -370,8 +438,8 @@ class RemoteClient {
     } catch (e) {
       if (combined.aborted && job && !TERMINAL.has(job.state)) {
         // The caller stopped waiting: free the GPUs for others (best effort, one attempt).
-        await this.fetch(this.url(`/v1/jobs/${encodeURIComponent(job.id)}`), { method: 'DELETE', headers: this.headers() })
-          .catch(() => {});
+        await this.send(this.url(`/v1/jobs/${encodeURIComponent(job.id)}`),
+          { method: 'DELETE', headers: this.headers() }).catch(() => {});
       }
       if (e instanceof RemoteError && job && e.jobId === undefined) e.jobId = job.id;
       throw e;
@@ -386,6 +454,13 @@ class RemoteClient {
    */
   async generateBatch(requests, options = {}) {
     if (!Array.isArray(requests)) throw new TypeError('generateBatch(requests): requests must be an array');
+    // Every request's names are checked before the first is sent: a typo in the last must not leave the others
+    // running on the server.
+    checkFields('generateBatch (options)', options, fields.REMOTE_GENERATE_OPTIONS);
+    requests.forEach((r, i) => {
+      if (!r || typeof r !== 'object') throw new TypeError(`generateBatch: request ${i} must be an object`);
+      checkFields(`generateBatch (request ${i})`, r, fields.REMOTE_JOB);
+    });
     const settled = await Promise.allSettled(requests.map((r, i) => this.generate(r, Object.assign({}, options, {
       onProgress: options.onProgress ? (job) => options.onProgress(i, job) : undefined,
     }))));
@@ -397,13 +472,21 @@ class RemoteClient {
   // Stats
 
   /** The server's job statistics (jobs, success rate, p50/p95 time, GPU-seconds, cost, queue). */
-  getStats({ signal } = {}) { return this.request('GET', '/v1/stats', { signal }); }
+  async getStats(options = {}) {
+    checkFields('getStats', options, fields.SIGNAL_ONLY);
+    return this.request('GET', '/v1/stats', { signal: (options || {}).signal });
+  }
 
   /** Resets the statistics; resolves to the (empty) stats. */
-  resetStats({ signal } = {}) { return this.request('POST', '/v1/stats/reset', { signal }); }
+  async resetStats(options = {}) {
+    checkFields('resetStats', options, fields.SIGNAL_ONLY);
+    return this.request('POST', '/v1/stats/reset', { signal: (options || {}).signal });
+  }
 
   /** true when the server answers /healthz with 200. */
-  async health({ signal } = {}) {
+  async health(options = {}) {
+    checkFields('health', options, fields.SIGNAL_ONLY);
+    const { signal } = options || {};
     try {
       const r = await this.fetch(this.url('/healthz'), { signal });
       return r.ok;

@@ -10,7 +10,7 @@ from .client import Client, ClientOptions, DevicePool, Job, JobResult, Progress,
 from .encode import EncodeOptions, encode_still
 from .errors import (CancelledError, CheckpointMismatchError, DeviceUnavailableError, InternalError,
                      InvalidArgumentError, IOError, NotFoundError, OutOfMemoryError, TalkgenError, TimeoutError,
-                     UnsupportedError)
+                     UnknownFieldError, UnsupportedError)
 from .remote import RemoteClient, RemoteError  # a `talkgen serve` host over HTTP
 from ._capi import lib as _lib
 
@@ -28,5 +28,5 @@ def build_features():
 
 __all__ = ["Client", "RemoteClient", "ClientOptions", "DevicePool", "Job", "JobResult", "Progress", "StageTimings", "Stats",
            "EncodeOptions", "encode_still", "version", "build_features", "TalkgenError", "InvalidArgumentError",
-           "NotFoundError", "UnsupportedError", "CheckpointMismatchError", "OutOfMemoryError",
+           "NotFoundError", "UnknownFieldError", "UnsupportedError", "CheckpointMismatchError", "OutOfMemoryError",
            "DeviceUnavailableError", "CancelledError", "TimeoutError", "IOError", "InternalError"]

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-from . import _capi
+from . import _capi, _fields
 from .errors import InvalidArgumentError, NotFoundError, from_status
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -307,6 +307,7 @@ class Client:
 
     def __init__(self, model: Optional[str] = None, model_dir: Optional[PathLike] = None, *,
                  options: Optional[ClientOptions] = None, **option_fields):
+        _fields.check("talkgen.Client", option_fields, _fields.CLIENT_OPTIONS)
         options = dataclasses.replace(options or ClientOptions(), **option_fields)
         if model is not None:
             options.model = model
@@ -389,8 +390,9 @@ class Client:
 
         `progress(p: Progress)` is called from the job's worker thread after every state change and sampling
         step; returning False cancels the job (None or True continue); an exception it raises cancels the job
-        and is re-raised here. Raises the error code's exception (with `.result`) when the job fails."""
-        job = self._identified(job, job_fields)
+        and is re-raised here. Raises the error code's exception (with `.result`) when the job fails, and before
+        any work UnknownFieldError for a keyword Job does not have (UnsupportedError for a voice prompt)."""
+        job = self._identified(job, job_fields, "Client.generate")
         params = _JobParams(job)
         errors: List[BaseException] = []
         callback = self._trampoline(progress, errors)
@@ -410,8 +412,8 @@ class Client:
                        progress: Optional[ProgressCallback] = None) -> List[JobResult]:
         """Runs every job at once over the device pool; results in input order. Never raises for a job's
         failure (look at JobResult.ok / error_code / raise_for_error()). `progress` is shared by all jobs."""
-        jobs = [self._identified(j if isinstance(j, Job) else None, {} if isinstance(j, Job) else dict(j))
-                for j in jobs]
+        jobs = [self._identified(j if isinstance(j, Job) else None, {} if isinstance(j, Job) else dict(j),
+                                 f"Client.generate_batch (job {n})") for n, j in enumerate(jobs)]
         params = [_JobParams(j) for j in jobs]
         errors: List[BaseException] = []
         callback = self._trampoline(progress, errors)
@@ -470,9 +472,11 @@ class Client:
     # ---- helpers --------------------------------------------------------------------------------------
 
     @staticmethod
-    def _identified(job: Optional[Job], fields: Mapping) -> Job:
-        """The job with the fields applied and a job id: made here (as the library would, 32 hex digits from
-        a CSPRNG) so that cancel() can reach the job before the library has seen it."""
+    def _identified(job: Optional[Job], fields: Mapping, where: str) -> Job:
+        """The job with the fields applied (a name Job lacks is refused, naming it) and a job id: made here (as the
+        library would, 32 hex digits from a CSPRNG) so that cancel() can reach the job before the library has seen
+        it."""
+        _fields.check(where, fields, _fields.JOB)
         job = dataclasses.replace(job or Job(), **fields)
         if job.job_id is None:
             job.job_id = secrets.token_hex(16)

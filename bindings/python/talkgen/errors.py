@@ -19,6 +19,17 @@ class InvalidArgumentError(TalkgenError, ValueError):
     code, status = "invalid_argument", 1
 
 
+class UnknownFieldError(InvalidArgumentError, TypeError):
+    """A request, job or options field the API does not have (a typo, or a field of another version): refused
+    rather than dropped. Also a TypeError, as Python's own unexpected-keyword error is. `field` is the name given,
+    `accepted` the names that would have been taken."""
+
+    def __init__(self, message="", field=None, accepted=()):
+        super().__init__(message)
+        self.field = field
+        self.accepted = tuple(accepted)
+
+
 class NotFoundError(TalkgenError, FileNotFoundError):
     code, status = "not_found", 2
 

@@ -9,6 +9,10 @@ Method names follow the original multi-GPU system's client (recommendGpuCount ->
 Requests are retried with exponential backoff and jitter on connection errors, 429 and 5xx only; a job is
 always submitted with a ``job_id`` (made here when none is given), so a retried submit returns the job
 already made instead of running it twice. The API is described in docs/server-api.md.
+
+Fields the API does not have are refused here, before any request (talkgen.UnknownFieldError, naming the field).
+The bearer token goes only to the server's own origin: a redirect elsewhere is followed without it, and a
+redirect from https to http is refused.
 """
 import base64
 import json
@@ -21,6 +25,8 @@ import urllib.parse
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+
+from . import _fields
 
 DEFAULT_TIMEOUT = 30 * 60.0  # seconds, for a whole generate()
 _TERMINAL = ("succeeded", "failed", "cancelled")
@@ -59,15 +65,20 @@ def _b64(source, what):
     raise TypeError(f"{what} must be a file path or bytes, got {type(source).__name__}")
 
 
-def _request_body(image=None, audio=None, text=None, ref_image_b64=None, audio_b64=None, script_text=None,
-                  voice=None, resolution=None, quality=None, prompt=None, seed=None, num_gpus=None,
-                  max_duration_sec=None, job_id=None, audio2=None, audio2_b64=None, speaker_timing=None,
-                  speaker1_box=None, speaker2_box=None):
+def _request_body(request, where):
+    """The server's JSON body from submit()'s keywords (paths and bytes become base64). Every name is checked
+    before a file is read or anything is sent."""
+    _fields.check(where, request, _fields.REMOTE_JOB)
+    get = request.get
     body = {}
+    image, ref_image_b64 = get("image"), get("ref_image_b64")
     if (image is None) == (ref_image_b64 is None):
         raise TypeError("give exactly one of image (a path or bytes) or ref_image_b64")
     body["ref_image_b64"] = ref_image_b64 if ref_image_b64 is not None else _b64(image, "image")
-    text = text if text is not None else script_text
+    if get("text") is not None and get("script_text") is not None:
+        raise TypeError("give text or script_text (the same field), not both")
+    audio, audio_b64 = get("audio"), get("audio_b64")
+    text = get("text") if get("text") is not None else get("script_text")
     if sum(x is not None for x in (audio, audio_b64, text)) != 1:
         raise TypeError("give exactly one of audio (a path or bytes), audio_b64 or text")
     if audio is not None:
@@ -77,22 +88,60 @@ def _request_body(image=None, audio=None, text=None, ref_image_b64=None, audio_b
     else:
         body["script_text"] = str(text)
     # A second speaker: their recorded speech, the timing and (both or neither) the people's boxes.
+    audio2, audio2_b64 = get("audio2"), get("audio2_b64")
     if audio2 is not None and audio2_b64 is not None:
         raise TypeError("give at most one of audio2 (a path or bytes) or audio2_b64")
     if audio2 is not None:
         body["audio2_b64"] = _b64(audio2, "audio2")
     elif audio2_b64 is not None:
         body["audio2_b64"] = audio2_b64
-    for key, box in (("speaker1_box", speaker1_box), ("speaker2_box", speaker2_box)):
-        if box is not None:
-            body[key] = [float(v) for v in box]
-    for key, value in (("speaker_timing", speaker_timing), ("voice", voice), ("resolution", resolution), ("quality", quality), ("prompt", prompt),
-                       ("seed", seed), ("num_gpus", num_gpus), ("max_duration_sec", max_duration_sec)):
-        if value is not None:
-            body[key] = value
+    for key in ("speaker1_box", "speaker2_box"):
+        if get(key) is not None:
+            body[key] = [float(v) for v in get(key)]
+    for key in ("speaker_timing", "voice", "resolution", "quality", "prompt", "seed", "num_gpus", "max_duration_sec"):
+        if get(key) is not None:
+            body[key] = get(key)
     # The idempotency key: a retried submit after a lost answer must find this job, not make another.
-    body["job_id"] = job_id or f"py-{uuid.uuid4()}"
+    body["job_id"] = get("job_id") or f"py-{uuid.uuid4()}"
     return body
+
+
+def _origin(url):
+    """(scheme, host, port) of a URL, with the scheme's default port filled in: the unit the token is bound to."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, parts.hostname, port
+
+
+class _TokenKeepingRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects that never carry the bearer token to another origin.
+
+    urllib's own handler copies a request's headers, Authorization included, to wherever a redirect points.
+    RemoteClient therefore sets the token as an "unredirected" header, which urllib does not copy, and this
+    handler puts it back only when the new URL has the same scheme, host and port: the server's own redirects
+    keep working, another host gets no token (requests' rule). From https to http nothing is followed at all:
+    the request would continue in clear text.
+    """
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlsplit(req.full_url).scheme == "https" and urllib.parse.urlsplit(newurl).scheme != "https":
+            fp.close()
+            raise RemoteError("insecure_redirect", f"{req.get_method()} {req.full_url}: the server redirected to "
+                              f"{newurl}, from https to another scheme; refused (the request would leave TLS). "
+                              "Give RemoteClient the URL the server really answers on", status=code)
+        redirected = super().redirect_request(req, fp, code, msg, headers, newurl)
+        token = req.unredirected_hdrs.get("Authorization")
+        if redirected is not None and token and _origin(newurl) == _origin(req.full_url):
+            redirected.add_unredirected_header("Authorization", token)
+        return redirected
+
+
+_OPENER = urllib.request.build_opener(_TokenKeepingRedirects)
+
+
+def _urlopen(request, timeout):
+    """Every request of RemoteClient goes through here (tests wrap it to count or answer requests)."""
+    return _OPENER.open(request, timeout=timeout)
 
 
 def _write_atomically(path, data):
@@ -166,15 +215,15 @@ class RemoteClient:
         headers = {"Accept": accept}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
         last = None
         for attempt in range(1, self.max_attempts + 1):
             if cancel is not None and cancel.is_set():
                 raise RemoteError("cancelled", "cancelled by the caller")
             request = urllib.request.Request(url, data=data, headers=headers, method=method)
+            if self.token:  # unredirected: see _TokenKeepingRedirects
+                request.add_unredirected_header("Authorization", f"Bearer {self.token}")
             try:
-                stream = urllib.request.urlopen(request, timeout=timeout or self.request_timeout)
+                stream = _urlopen(request, timeout or self.request_timeout)
                 return _Response(stream.status, stream.headers, stream)
             except urllib.error.HTTPError as e:
                 error = self._error_from(method, route, e)
@@ -213,8 +262,10 @@ class RemoteClient:
     # Planning
 
     def plan(self, duration_sec, quality=None, resolution=None, budget_usd=None, deadline_sec=None, gpu_type=None,
-             gpus_available=None):
-        """The Planner's full answer: options per GPU count (time, cost, fits) and the recommendation."""
+             gpus_available=None, **unknown):
+        """The Planner's full answer: options per GPU count (time, cost, fits) and the recommendation. Any other
+        keyword raises UnknownFieldError (naming it and these) before anything is sent."""
+        _fields.check("RemoteClient.plan", unknown, _fields.REMOTE_PLAN_OPTIONS)
         if not duration_sec or duration_sec <= 0:
             raise ValueError(f"duration_sec must be > 0, got {duration_sec}")
         body = {"duration_sec": duration_sec}
@@ -247,8 +298,9 @@ class RemoteClient:
     # Jobs
 
     def submit(self, **request):
-        """Submits a job (idempotent by job_id); returns the server's job object."""
-        return self._json("POST", "/v1/jobs", _request_body(**request))
+        """Submits a job (idempotent by job_id); returns the server's job object. The keywords are generate()'s
+        request ones; any other name raises UnknownFieldError before anything is sent."""
+        return self._json("POST", "/v1/jobs", _request_body(request, "RemoteClient.submit"))
 
     def get_job(self, job_id):
         return self._json("GET", f"/v1/jobs/{urllib.parse.quote(job_id, safe='')}")
@@ -347,14 +399,15 @@ class RemoteClient:
         request: image (path or bytes) or ref_image_b64; audio (path or bytes), audio_b64 or text; for a
             second speaker audio2 (path or bytes) or audio2_b64, speaker_timing ("one-after-another" or
             "together"), speaker1_box / speaker2_box ([x0, y0, x1, y1] pixels, both or neither); voice,
-        resolution, quality, prompt, seed, num_gpus, max_duration_sec, job_id. The MP4 is written atomically
+        resolution, quality, prompt, seed, num_gpus, max_duration_sec, job_id (any other name raises
+        UnknownFieldError before anything is sent; a voice prompt, UnsupportedError). The MP4 is written atomically
         to ``output``, else returned as ``result["video"]`` (bytes). ``cancel`` is a threading.Event: setting
         it stops waiting and cancels the job on the server, as does running past ``timeout`` seconds
         (default: the client's, 30 min). Raises RemoteError (the job's own error code when it failed).
         """
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit if limit else None
-        job = self.submit(**request)
+        job = self._json("POST", "/v1/jobs", _request_body(request, "RemoteClient.generate"))
         try:
             if on_progress is not None:
                 on_progress(job)
@@ -387,6 +440,12 @@ class RemoteClient:
         job's result (``ok`` True) or ``{"ok": False, "job_id", "error": RemoteError}``: one failure does not
         sink the others. Each request is a dict of generate()'s keywords (output included)."""
         requests = list(requests)
+        # Every request's names are checked before the first is sent: a typo in the last must not leave the others
+        # running on the server.
+        _fields.check("RemoteClient.generate_batch", options, _fields.REMOTE_JOB | _fields.REMOTE_GENERATE)
+        for n, request in enumerate(requests):
+            _fields.check(f"RemoteClient.generate_batch (request {n})", request,
+                          _fields.REMOTE_JOB | _fields.REMOTE_GENERATE)
 
         def one(request):
             try:
@@ -413,9 +472,9 @@ class RemoteClient:
     def health(self):
         """True when the server answers /healthz with 200."""
         try:
-            with urllib.request.urlopen(self.base_url + "/healthz", timeout=self.request_timeout) as r:
+            with _urlopen(urllib.request.Request(self.base_url + "/healthz"), self.request_timeout) as r:
                 return r.status == 200
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, RemoteError):  # RemoteError: a refused redirect
             return False
 
 

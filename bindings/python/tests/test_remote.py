@@ -17,7 +17,6 @@ import time
 import unittest
 import urllib.error
 import urllib.parse
-import urllib.request
 import wave
 from unittest import mock
 
@@ -94,12 +93,12 @@ class ServeProcess:
 
 
 class CountingOpener:
-    """Wraps urllib.request.urlopen to count calls and optionally answer some itself."""
+    """Wraps remote._urlopen (every request of RemoteClient) to count calls and optionally answer some itself."""
 
     def __init__(self, intercept=None):
         self.calls = []
         self.intercept = intercept
-        self.real = urllib.request.urlopen
+        self.real = remote._urlopen
 
     def __call__(self, request, timeout=None):
         path = urllib.parse.urlparse(request.full_url).path
@@ -139,7 +138,7 @@ class RemoteClientTest(unittest.TestCase):
 
     def test_4xx_is_not_retried(self):
         opener = CountingOpener()
-        with mock.patch.object(urllib.request, "urlopen", opener):
+        with mock.patch.object(remote, "_urlopen", opener):
             with self.assertRaises(remote.RemoteError) as caught:
                 self.client.recommend_gpu_count(20)  # a CPU server cannot plan for itself
         self.assertEqual((caught.exception.code, caught.exception.status), ("unsupported", 422))
@@ -197,7 +196,7 @@ class RemoteClientTest(unittest.TestCase):
 
         before = self.client.list_jobs(limit=100)["total"]
         opener = CountingOpener(drop_first_answer)
-        with mock.patch.object(urllib.request, "urlopen", opener):
+        with mock.patch.object(remote, "_urlopen", opener):
             result = self.client.generate(image=self.portrait, text="Once.", quality="draft", job_id="py-retry-once")
         self.assertEqual(result["job_id"], "py-retry-once")
         self.assertEqual(sum(1 for c in opener.calls if c == ("POST", "/v1/jobs")), 2)
@@ -214,13 +213,13 @@ class RemoteClientTest(unittest.TestCase):
                 raise http_error(request.full_url, 429, "too_many_jobs")
 
         opener = CountingOpener(refuse_twice)
-        with mock.patch.object(urllib.request, "urlopen", opener):
+        with mock.patch.object(remote, "_urlopen", opener):
             self.assertIn("jobs", self.client.get_stats())
         self.assertEqual(len(opener.calls), 3)
 
     def test_corrupt_image_is_rejected_once(self):
         opener = CountingOpener()
-        with mock.patch.object(urllib.request, "urlopen", opener):
+        with mock.patch.object(remote, "_urlopen", opener):
             with self.assertRaises(remote.RemoteError) as caught:
                 self.client.generate(image=b"not an image", text="Hi.")
         self.assertEqual((caught.exception.code, caught.exception.status), ("invalid_argument", 422))
@@ -274,7 +273,7 @@ class WithoutServerTest(unittest.TestCase):
             port = s.getsockname()[1]
         opener = CountingOpener()
         client = talkgen.RemoteClient(f"http://127.0.0.1:{port}", max_attempts=3, **FAST)
-        with mock.patch.object(urllib.request, "urlopen", opener):
+        with mock.patch.object(remote, "_urlopen", opener):
             with self.assertRaises(remote.RemoteError) as caught:
                 client.get_stats()
         self.assertEqual(caught.exception.code, "connection_error")
@@ -299,7 +298,7 @@ class TokenTest(unittest.TestCase):
         server = ServeProcess(token="py-test-token-0123456789")
         try:
             opener = CountingOpener()
-            with mock.patch.object(urllib.request, "urlopen", opener):
+            with mock.patch.object(remote, "_urlopen", opener):
                 with self.assertRaises(remote.RemoteError) as caught:
                     talkgen.RemoteClient(server.url, **FAST).get_stats()
             self.assertEqual((caught.exception.code, caught.exception.status), ("unauthorized", 401))
