@@ -1,9 +1,13 @@
 #include "client/job_validation.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 
 #include <unistd.h>
+
+#include "talkgen/speech.hpp"
 
 namespace talkgen::client {
 namespace fs = std::filesystem;
@@ -69,6 +73,14 @@ void validate_job(Job& job, int pool_size) {
   if (speeches != 1)
     fail(ErrorCode::invalid_argument, "job '{}': {} speech sources given (audio path, audio bytes, text); give "
          "exactly one", job.job_id, speeches);
+  // The voice is a name from espeak-ng's list, never a path (speech.hpp): refused here, before queueing,
+  // rather than when the job's speech is synthesised.
+  if (!g.speech_text.empty()) {
+    if (std::all_of(g.speech_text.begin(), g.speech_text.end(), [](unsigned char c) { return std::isspace(c); }))
+      fail(ErrorCode::invalid_argument, "job '{}': the text to speak holds only whitespace; pass the words to "
+           "synthesise", job.job_id);
+    check_speech_voice(g.speech.voice);
+  }
   if (!g.image_path.empty()) require_file(g.image_path, "portrait image");
   if (!g.video_path.empty()) require_file(g.video_path, "video to dub");
   if (!g.audio_path.empty()) require_file(g.audio_path, "speech audio");

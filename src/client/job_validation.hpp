@@ -8,7 +8,7 @@ namespace talkgen::client {
 
 /// Checks `job` for a pool of `pool_size` devices and normalises it: max_duration_seconds becomes
 /// generate.max_frames. Throws Error: invalid_argument (no or several image / speech sources, gpus out of
-/// 1..pool_size, a bad job id, negative limits), not_found (an input file that does not exist), io_error
+/// 1..pool_size, a bad job id, negative limits, blank speech text, a voice not in espeak-ng's list), not_found (an input file that does not exist), io_error
 /// (an output folder that does not exist or is not writable).
 void validate_job(Job& job, int pool_size);
 

@@ -1,15 +1,19 @@
 #include "server/job_request.hpp"
 
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "client/job_json.hpp"
 #include "pipeline/job_inputs.hpp"
 #include "server/base64.hpp"
 #include "server/http_error.hpp"
+#include "server/request_json.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/media.hpp"
+#include "talkgen/speech.hpp"
 
 namespace talkgen::server {
 
@@ -19,24 +23,92 @@ using nlohmann::json;
 
 constexpr int kMinImageSide = 64;         // the pipeline's minimum (GenerateOptions::image_path)
 constexpr double kMinAudioSeconds = 0.1;  // shorter speech makes no frame
+constexpr int kMaxGpus = 1024;
+constexpr double kMaxDurationSeconds = 24 * 3600;  // the Client's own bound on max_duration_seconds
+constexpr std::int64_t kMaxSeed = std::numeric_limits<std::int64_t>::max();  // the pipeline takes 0 and up
+// Below -80 dBFS (under a 16-bit LSB of dither) a track holds no speech: the lips would never move.
+constexpr double kSilentRms = 1e-4;
+// Error messages show at most this much of what a client sent (names, values), never all of it.
+constexpr std::size_t kShownBytes = 40;
+// Enumerated values (quality, resolution, speaker_timing) are short; longer text is refused unread.
+constexpr std::size_t kMaxChoiceBytes = 32;
+
+// The fields of POST /v1/jobs (docs/server-api.md); a form may also send the media as file parts.
+constexpr std::array<std::string_view, 15> kFields = {
+    "ref_image_b64", "audio_b64", "script_text", "voice", "resolution", "quality", "seed", "num_gpus",
+    "max_duration_sec", "job_id", "prompt", "audio2_b64", "speaker_timing", "speaker1_box", "speaker2_box"};
+constexpr std::array<std::string_view, 3> kFileParts = {"ref_image", "audio", "audio2"};
 
 [[noreturn]] void bad_request(const std::string& message) { throw HttpError(400, "bad_request", message); }
+
+std::string shown(std::string_view text) { return std::string(text.substr(0, kShownBytes)); }
+
+// A value of request origin in a message: its type and, for scalars, a bounded rendering; never dump()ed
+// whole (a value can be megabytes, or nested deep enough that printing it recurses for long).
+std::string describe(const json& value) {
+  switch (value.type()) {
+    case json::value_t::string: return fmt::format("the string {:?}", shown(value.get_ref<const std::string&>()));
+    case json::value_t::array: return fmt::format("an array of {} item(s)", value.size());
+    case json::value_t::object: return fmt::format("an object of {} field(s)", value.size());
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+    case json::value_t::boolean:
+    case json::value_t::null: return value.dump();  // a few characters at most
+    default: return value.type_name();
+  }
+}
+
+// Every field of a request is one the API knows: a misspelt or unsupported field is refused by name
+// instead of being dropped (the job would silently run without it).
+void check_field_name(std::string_view name, bool form) {
+  if (name == "voice_prompt_wav_b64" || name == "voice_prompt_wav")
+    bad_request(fmt::format("'{}': voice cloning from a voice prompt is not supported yet; send recorded speech "
+                            "('audio_b64' or an 'audio' file part) or 'script_text' with an espeak-ng 'voice'",
+                            name));
+  for (const std::string_view known : kFields)
+    if (name == known) return;
+  if (form)
+    for (const std::string_view known : kFileParts)
+      if (name == known) return;
+  std::string list;
+  for (const std::string_view known : kFields) list += fmt::format("{}{}", list.empty() ? "" : ", ", known);
+  bad_request(fmt::format("unknown field {:?}{}; a job takes {}{} (docs/server-api.md)", shown(name),
+                          name.size() > kShownBytes ? fmt::format(" ({} bytes)", name.size()) : "", list,
+                          form ? ", and the file parts ref_image, audio, audio2" : ""));
+}
 
 std::string get_string(const json& body, const char* key) {
   const auto it = body.find(key);
   if (it == body.end() || it->is_null()) return {};
-  if (!it->is_string()) bad_request(fmt::format("'{}' must be a string, found {}", key, it->type_name()));
+  if (!it->is_string()) bad_request(fmt::format("'{}' must be a string, found {}", key, describe(*it)));
   return it->get<std::string>();
 }
 
-template <typename T>
-std::optional<T> get_number(const json& body, const char* key, bool integer) {
+// A field naming one of a few choices: long text is refused before the library's parser echoes it.
+std::string get_choice(const json& body, const char* key, const char* expected) {
+  std::string value = get_string(body, key);
+  if (value.size() > kMaxChoiceBytes)
+    bad_request(fmt::format("'{}' is {} bytes long; expected {}", key, value.size(), expected));
+  return value;
+}
+
+std::optional<std::int64_t> get_integer(const json& body, const char* key, std::int64_t min, std::int64_t max,
+                                        const char* meaning) {
   const auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (integer ? !it->is_number_integer() : !it->is_number())
-    bad_request(fmt::format("'{}' must be {}, found {}", key, integer ? "an integer" : "a number",
-                            it->dump().substr(0, 40)));
-  return it->get<T>();
+  if (!it->is_number_integer()) bad_request(fmt::format("'{}' must be an integer, found {}", key, describe(*it)));
+  const bool above = it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(max);
+  if (above || it->get<std::int64_t>() < min || it->get<std::int64_t>() > max)
+    bad_request(fmt::format("'{}' is {}; expected an integer from {} to {} ({})", key, it->dump(), min, max, meaning));
+  return it->get<std::int64_t>();
+}
+
+std::optional<double> get_number(const json& body, const char* key) {
+  const auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) bad_request(fmt::format("'{}' must be a number, found {}", key, describe(*it)));
+  return it->get<double>();
 }
 
 // [x0, y0, x1, y1] in pixels of the image as sent.
@@ -46,13 +118,39 @@ std::optional<PixelBox> get_box(const json& body, const char* key) {
   const auto box = client::pixel_box_from_json(*it);
   if (!box)
     bad_request(fmt::format("'{}' must be [x0, y0, x1, y1] (4 numbers, pixels of the image; x counts columns), "
-                            "found {}", key, it->dump().substr(0, 60)));
+                            "found {}", key, describe(*it)));
   return box;
+}
+
+// Unicode White_Space, and the invisible format characters that speak nothing either (zero-width space and
+// joiners, word joiner, byte order mark).
+bool blank_code_point(char32_t c) {
+  return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200d) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x2060 ||
+         c == 0x3000 || c == 0xfeff;
+}
+
+// True when the UTF-8 text holds nothing but blanks (invalid UTF-8 is not blank: espeak-ng has its say).
+bool is_blank_text(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const int length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    char32_t c = length == 1 ? lead : lead & (0x7f >> length);
+    for (int k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next >> 6) != 0x2) return false;
+      c = (c << 6) | (next & 0x3f);
+    }
+    if (!blank_code_point(c)) return false;
+    i += length;
+  }
+  return true;
 }
 
 // The two-speaker fields: a second recorded speech, its timing and the people's boxes.
 void read_second_speaker(const json& body, JobRequest& r) {
-  const std::string timing = get_string(body, "speaker_timing");
+  const std::string timing = get_choice(body, "speaker_timing", "together or one-after-another");
   r.speaker1_box = get_box(body, "speaker1_box");
   r.speaker2_box = get_box(body, "speaker2_box");
   if (r.audio2.empty()) {
@@ -70,7 +168,7 @@ void read_second_speaker(const json& body, JobRequest& r) {
                 "image and speaker 2 the right half)");
 }
 
-// The fields both body kinds share; the media bytes are already decoded by the caller.
+// The fields both body kinds share (their names already checked); the media bytes are decoded by the caller.
 JobRequest from_fields(const json& body, std::vector<std::uint8_t> image, std::vector<std::uint8_t> audio,
                        std::vector<std::uint8_t> audio2) {
   JobRequest r;
@@ -81,38 +179,48 @@ JobRequest from_fields(const json& body, std::vector<std::uint8_t> image, std::v
   r.voice = get_string(body, "voice");
   if (r.image.empty())
     bad_request("no portrait: send 'ref_image_b64' (base64 PNG/JPEG/WebP/BMP) or a 'ref_image' file part");
+  if (!r.script_text.empty() && is_blank_text(r.script_text))
+    bad_request("'script_text' holds only whitespace; send the words to speak (or recorded speech as 'audio_b64')");
   if (r.audio.empty() == r.script_text.empty())
     bad_request(r.audio.empty() ? "no speech: send 'audio_b64' (or an 'audio' file part) or 'script_text'"
                                 : "both audio and 'script_text' were sent; send exactly one of them");
   if (!r.voice.empty() && r.script_text.empty()) bad_request("'voice' applies to 'script_text' only");
+  // A name from espeak-ng's list, never a path (espeak-ng would open it): refused here, before anything is stored.
+  if (!r.voice.empty()) check_speech_voice(r.voice);
   read_second_speaker(body, r);
 
   r.client_key = get_string(body, "job_id");
   if (!r.client_key.empty()) check_client_key(r.client_key);
-  if (const auto res = get_string(body, "resolution"); !res.empty()) r.resolution = parse_resolution(res);
-  if (const auto q = get_string(body, "quality"); !q.empty()) r.quality = parse_quality(q);
-  if (const auto seed = get_number<std::int64_t>(body, "seed", true)) r.seed = *seed;
-  if (const auto gpus = get_number<std::int64_t>(body, "num_gpus", true)) {
-    if (*gpus < 1 || *gpus > 1024)
-      fail(ErrorCode::invalid_argument, "'num_gpus' is {}; expected 1 or more (or leave it out: the Planner "
-           "decides)", *gpus);
+  if (const auto res = get_choice(body, "resolution", "480p or 720p"); !res.empty()) r.resolution = parse_resolution(res);
+  if (const auto q = get_choice(body, "quality", "draft, balanced or quality"); !q.empty()) r.quality = parse_quality(q);
+  if (const auto seed = get_integer(body, "seed", 0, kMaxSeed, "the same seed makes the same video")) r.seed = *seed;
+  if (const auto gpus = get_integer(body, "num_gpus", 1, kMaxGpus, "or leave it out: the Planner decides"))
     r.num_gpus = static_cast<int>(*gpus);
-  }
-  if (const auto d = get_number<double>(body, "max_duration_sec", false)) {
-    if (!(std::isfinite(*d) && *d > 0))
-      fail(ErrorCode::invalid_argument, "'max_duration_sec' is {}; expected a positive number of seconds", *d);
+  if (const auto d = get_number(body, "max_duration_sec")) {
+    if (!(std::isfinite(*d) && *d > 0 && *d <= kMaxDurationSeconds))
+      bad_request(fmt::format("'max_duration_sec' is {}; expected seconds of speech, more than 0 and at most {:g}",
+                              *d, kMaxDurationSeconds));
     r.max_duration_sec = *d;
   }
-  if (body.contains("prompt") && !body["prompt"].is_null()) r.prompt = get_string(body, "prompt");
+  if (const auto it = body.find("prompt"); it != body.end() && !it->is_null()) r.prompt = get_string(body, "prompt");
   return r;
 }
 
-// Decodes one speech track: its length, at least kMinAudioSeconds.
+// Decodes one speech track: its length, at least kMinAudioSeconds, and not silent.
 double speech_seconds(const std::vector<std::uint8_t>& bytes, const char* what) {
-  const double seconds = decode_audio_bytes(bytes.data(), bytes.size()).duration_seconds();
+  const Audio audio = decode_audio_bytes(bytes.data(), bytes.size());
+  const double seconds = audio.duration_seconds();
   if (seconds < kMinAudioSeconds)
     fail(ErrorCode::invalid_argument, "{} is {:.3f} s long; expected at least {} s of speech", what, seconds,
          kMinAudioSeconds);
+  double sum = 0;
+  for (const float s : audio.samples) sum += double(s) * s;
+  const double rms = std::sqrt(sum / double(audio.samples.size()));
+  if (!(rms >= kSilentRms))
+    bad_request(fmt::format("{} is silent ({}); send recorded speech: the video's lips follow the sound", what,
+                            rms > 0 ? fmt::format("level {:.0f} dBFS, below {:.0f} dBFS", 20 * std::log10(rms),
+                                                  20 * std::log10(kSilentRms))
+                                    : std::string("every sample is zero")));
   return seconds;
 }
 
@@ -128,11 +236,8 @@ void check_client_key(const std::string& key) {
 }
 
 JobRequest parse_job_json(std::string_view text) {
-  json body = json::parse(text.begin(), text.end(), nullptr, false);
-  if (body.is_discarded())
-    bad_request("the body is not valid JSON; send a JSON object (Content-Type: application/json) or "
-                "multipart/form-data");
-  if (!body.is_object()) bad_request(fmt::format("the body is JSON {}; expected an object", body.type_name()));
+  json body = parse_request_object(text);  // bounded depth; never echoes the body
+  for (const auto& item : body.items()) check_field_name(item.key(), false);
   std::vector<std::uint8_t> image, audio, audio2;
   if (const auto s = get_string(body, "ref_image_b64"); !s.empty()) image = decode_base64(s, "ref_image_b64");
   if (const auto s = get_string(body, "audio_b64"); !s.empty()) audio = decode_base64(s, "audio_b64");
@@ -145,6 +250,7 @@ JobRequest parse_job_json(std::string_view text) {
 }
 
 JobRequest parse_job_form(const FormParts& parts) {
+  for (const auto& part : parts) check_field_name(part.first, true);
   json body = json::object();
   std::vector<std::uint8_t> image, audio, audio2;
   for (const auto& [name, content] : parts) {
@@ -164,13 +270,14 @@ JobRequest parse_job_form(const FormParts& parts) {
                name == "speaker2_box") {
       if (content.empty()) continue;  // an empty form field means "not given"
       // Form fields are text: read numbers and boxes as JSON so both body kinds share one set of rules.
-      json value = json::parse(content, nullptr, false);
+      const bool box = name.find("box") != std::string::npos;
+      json value = parse_request_value(content);  // bounded depth
       if (value.is_discarded())
-        bad_request(fmt::format("form field '{}' is {:?}; expected {}", name, content.substr(0, 40),
-                                name.find("box") != std::string::npos ? "[x0, y0, x1, y1]" : "a number"));
-      if (!value.is_number() && name.find("box") == std::string::npos)
-        bad_request(fmt::format("form field '{}' is {:?}; expected a number", name, content.substr(0, 40)));
-      body[name] = value;
+        bad_request(fmt::format("form field '{}' is {:?}; expected {}", name, shown(content),
+                                box ? "[x0, y0, x1, y1]" : "a number"));
+      if (!value.is_number() && !box)
+        bad_request(fmt::format("form field '{}' is {:?}; expected a number", name, shown(content)));
+      body[name] = std::move(value);
     } else {
       body[name] = content;
     }

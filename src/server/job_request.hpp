@@ -35,15 +35,18 @@ struct JobRequest {
   std::optional<std::string> prompt;  ///< nullopt: the library's default prompt
 };
 
-/// Throws HttpError(400, "bad_request") for malformed JSON, a missing image or speech, wrong field types;
-/// Error(invalid_argument / unsupported) for unusable values (bad base64, unknown quality or resolution,
-/// a client job_id with characters outside [A-Za-z0-9._:-]).
+/// Throws HttpError(400, "bad_request") for malformed JSON (or nested deeper than request_json.hpp allows), an
+/// unknown field (named; `voice_prompt_wav_b64`: voice cloning is not supported yet), a missing image or
+/// speech, whitespace-only `script_text`, wrong field types and numbers out of range (`seed` 0..2^63-1,
+/// `num_gpus` 1..1024, `max_duration_sec` (0, 86400]); Error(invalid_argument / unsupported) for unusable
+/// values (bad base64, unknown quality or resolution, a `voice` not in espeak-ng's list, a client job_id
+/// with characters outside [A-Za-z0-9._:-]). Messages show at most a few dozen bytes of what was sent.
 JobRequest parse_job_json(std::string_view body);
 
 /// One part of a multipart/form-data body: text fields and files alike, by part name.
 using FormParts = std::map<std::string, std::string>;
 /// Same rules as parse_job_json, with file parts `ref_image`, `audio` and `audio2` holding raw bytes (a box
-/// field is JSON text, "[x0, y0, x1, y1]").
+/// field is JSON text, "[x0, y0, x1, y1]"); any other part name is refused like an unknown JSON field.
 JobRequest parse_job_form(const FormParts& parts);
 
 /// What decoding the media found.
@@ -53,7 +56,8 @@ struct MediaFacts {
   double audio2_seconds = 0;  ///< 0 without a second speaker
 };
 
-/// Decodes the image and audio and checks them against `limits`. Error(invalid_argument) naming the limit
+/// Decodes the image and audio and checks them against `limits`. HttpError(400) for a silent speech track
+/// (all zero, or under -80 dBFS RMS: nothing for the lips to follow). Error(invalid_argument) naming the limit
 /// and its flag (audio too long — with two speakers, the video's length: both tracks one after another, or
 /// the longer one together —, image too large / small, text too long, a speaker box outside the image) or
 /// the decoder's complaint (corrupt data); Error(unsupported) for data FFmpeg opens but cannot use.

@@ -25,6 +25,19 @@ std::string database_path(const std::string& data_dir) {
 
 bool unfinished_state(const std::string& s) { return s == "queued" || s == "running" || s == "retrying"; }
 
+// An id from a URL (any text): shown quoted and cut to what an id can be (32 hex digits).
+HttpError no_such_job(const std::string& id) {
+  return HttpError(404, "not_found", fmt::format("no job {:?}", id.substr(0, 40)));
+}
+
+// The job could not be written down: refused with 507, the detail (server paths) kept for the log.
+[[noreturn]] void refuse_unstorable(const Error& e) {
+  log_error("serve: a job was refused: it could not be stored: {}", e.what());
+  throw HttpError(507, "insufficient_storage",
+                  "the server could not store the job: its data folder is full or not writable (the server's log "
+                  "has the details); the job was not accepted, retry later");
+}
+
 }  // namespace
 
 JobService::JobService(ClientOptions client_options, std::string data_dir, Limits limits, JobCustomizer customize)
@@ -37,9 +50,17 @@ JobService::~JobService() {
   stop_events();
   // Cancels what is left; on_done() puts those jobs back to queued, so the store must outlive the Client.
   client_.reset();
+  flush_unrecorded();  // last chance for final states the disk refused
+  std::lock_guard<std::mutex> lock(unrecorded_mutex_);
+  for (const auto& [id, outcome] : unrecorded_)
+    log_error("serve: job {} ended {} but that could not be written down; it runs again at the next start", id,
+              outcome.state);
 }
 
 void JobService::recover() {
+  // Killed writes (inputs, videos) leave temporary files that no one will rename: they only take space.
+  if (const int removed = files_.remove_temporary_files(); removed > 0)
+    log_info("serve: removed {} temporary file(s) left by interrupted writes", removed);
   // A crash between writing a job's files and its record leaves a folder nobody knows: not accepted.
   const auto known_ids = store_.ids();
   const std::set<std::string> known(known_ids.begin(), known_ids.end());
@@ -47,22 +68,37 @@ void JobService::recover() {
     if (!known.count(id)) files_.remove(id);
 
   const auto unfinished = store_.unfinished();
+  std::size_t requeued = 0;
   for (const JobRecord& record : unfinished) {
     JobRecord r = record;
-    if (r.state != "queued") {  // it was running when the server died: from the start again
-      store_.mark_queued(r.id, true);
+    if (r.state != "queued") {
+      // It was running when the server died (a crash, a kill, power): from the start again, unless it was
+      // running at every one of the last stops: then it is likely the cause, and running it again would take
+      // the server down once more (and again at every start).
+      r.interruptions = store_.mark_interrupted(r.id);
       r.state = "queued";
+      if (r.interruptions >= kMaxInterruptions) {
+        store_.mark_finished(r.id, "failed", nullptr, to_string(ErrorCode::internal),
+                             fmt::format("the server stopped unexpectedly {} times while this job was running, so "
+                                         "the job may be what stops it; it is not run again. Check its inputs and "
+                                         "the server's log, then submit it again with a new job_id",
+                                         r.interruptions),
+                             now_seconds());
+        log_error("serve: job {} was running at {} unexpected stops of the server; failed instead of run again",
+                  r.id, r.interruptions);
+        continue;
+      }
     }
     try {
       enqueue(r);
+      ++requeued;
     } catch (const Error& e) {
       store_.mark_finished(r.id, "failed", nullptr, to_string(e.code()),
                            fmt::format("could not be queued again after a server restart: {}", e.what()),
                            now_seconds());
     }
   }
-  if (!unfinished.empty())
-    log_info("serve: {} unfinished job(s) from before the restart queued again", unfinished.size());
+  if (requeued > 0) log_info("serve: {} unfinished job(s) from before the restart queued again", requeued);
 }
 
 JobService::Submitted JobService::existing_or_conflict(const JobRecord& record,
@@ -88,6 +124,7 @@ JobService::Submitted JobService::submit(JobRequest request) {
 
   const MediaFacts facts = validate_job_request(request, limits_);
 
+  flush_unrecorded();  // the disk may take final states it refused before
   std::lock_guard<std::mutex> submit_lock(submit_mutex_);
   refuse_if_draining();
   if (!request.client_key.empty())
@@ -106,8 +143,23 @@ JobService::Submitted JobService::submit(JobRequest request) {
   record.fingerprint = fingerprint;
   record.request = request_parameters(request, facts);
   record.created_at = now_seconds();
-  files_.write_inputs(record.id, request.image, request.audio, request.audio2);
-  if (!store_.insert(record)) {
+  // Files first, then the record: a crash in between leaves a folder without a record, removed at start.
+  try {
+    files_.write_inputs(record.id, request.image, request.audio, request.audio2);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::io_error) throw;
+    refuse_unstorable(e);  // write_inputs() left nothing behind
+  }
+  bool inserted = false;
+  try {
+    inserted = store_.insert(record);
+  } catch (const Error& e) {
+    std::error_code ignored;
+    std::filesystem::remove_all(files_.folder(record.id), ignored);
+    if (e.code() != ErrorCode::io_error) throw;
+    refuse_unstorable(e);
+  }
+  if (!inserted) {
     files_.remove(record.id);
     fail(ErrorCode::internal, "job_id '{}' was taken while the job was being stored", request.client_key);
   }
@@ -214,31 +266,92 @@ void JobService::on_done(const JobResult& r) {
     }
     gpu_seconds_total_ += r.gpu_seconds;
   }
-  try {
-    if (r.state == JobState::cancelled && !user_cancelled) {
-      // Stopped by drain or shutdown, not by a client: it runs again at the next start.
+  if (r.state == JobState::cancelled && !user_cancelled) {
+    // Stopped by drain or shutdown, not by a client: it runs again at the next start.
+    try {
       store_.mark_queued(r.job_id, started);
-    } else {
-      std::int64_t bytes = 0;
-      if (r.ok()) {
+    } catch (const Error& e) {
+      log_error("serve: job {} was stopped but could not be put back to queued: {}", r.job_id, e.what());
+    }
+  } else {
+    Unrecorded outcome;
+    outcome.state = to_string(r.state);
+    outcome.error_code = r.error_code == ErrorCode::ok ? std::string() : to_string(r.error_code);
+    outcome.error_message = r.error_message;
+    std::int64_t bytes = 0;
+    if (r.ok()) {
+      try {
+        // On disk before the record says `succeeded`: a power cut must not leave a record without its video.
+        files_.finalize_video(r.job_id);
         std::error_code ec;
         bytes = static_cast<std::int64_t>(std::filesystem::file_size(files_.video_path(r.job_id), ec));
+      } catch (const Error& e) {
+        outcome.state = to_string(JobState::failed);
+        outcome.error_code = to_string(e.code());
+        outcome.error_message = fmt::format("the video was made but could not be saved: {}", e.what());
       }
-      json result = result_to_json(r, bytes);
-      result["progress"] = r.ok() ? 1.0 : fraction;  // where a failed or cancelled job stopped
-      store_.mark_finished(r.job_id, to_string(r.state), result,
-                           r.error_code == ErrorCode::ok ? std::string() : to_string(r.error_code),
-                           r.error_message, now_seconds());
     }
-  } catch (const Error& e) {
-    log_error("serve: job {} finished ({}) but its record could not be updated: {}", r.job_id,
-              to_string(r.state), e.what());
+    outcome.result = result_to_json(r, bytes);
+    outcome.result["progress"] = outcome.state == "succeeded" ? 1.0 : fraction;  // where it stopped
+    outcome.finished_at = now_seconds();
+    record_finished(r.job_id, std::move(outcome));
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(r.job_id);
   }
   changed_.notify_all();
+}
+
+void JobService::record_finished(const std::string& id, Unrecorded outcome) {
+  try {
+    store_.mark_finished(id, outcome.state, outcome.result, outcome.error_code, outcome.error_message,
+                         outcome.finished_at);
+    std::lock_guard<std::mutex> lock(unrecorded_mutex_);
+    unrecorded_.erase(id);
+  } catch (const Error& e) {
+    log_error("serve: job {} ended {} but its record could not be updated (kept in memory until the disk takes "
+              "it): {}", id, outcome.state, e.what());
+    std::lock_guard<std::mutex> lock(unrecorded_mutex_);
+    unrecorded_[id] = std::move(outcome);
+  }
+}
+
+void JobService::flush_unrecorded() {
+  std::map<std::string, Unrecorded> pending;
+  {
+    std::lock_guard<std::mutex> lock(unrecorded_mutex_);
+    if (unrecorded_.empty()) return;
+    pending = unrecorded_;
+  }
+  for (auto& [id, outcome] : pending) {
+    try {
+      store_.mark_finished(id, outcome.state, outcome.result, outcome.error_code, outcome.error_message,
+                           outcome.finished_at);
+    } catch (const Error&) {
+      return;  // still full: the rest would fail too
+    }
+    std::lock_guard<std::mutex> lock(unrecorded_mutex_);
+    unrecorded_.erase(id);
+  }
+}
+
+JobRecord JobService::with_unrecorded(JobRecord record) const {
+  std::lock_guard<std::mutex> lock(unrecorded_mutex_);
+  const auto it = unrecorded_.find(record.id);
+  if (it == unrecorded_.end()) return record;
+  record.state = it->second.state;
+  record.result = it->second.result;
+  record.error_code = it->second.error_code;
+  record.error_message = it->second.error_message;
+  record.finished_at = it->second.finished_at;
+  return record;
+}
+
+std::optional<JobRecord> JobService::record_of(const std::string& id) const {
+  auto record = store_.get(id);
+  if (!record) return std::nullopt;
+  return with_unrecorded(std::move(*record));
 }
 
 json JobService::to_json(const JobRecord& record) const {
@@ -248,14 +361,14 @@ json JobService::to_json(const JobRecord& record) const {
 }
 
 std::optional<json> JobService::job(const std::string& id) const {
-  const auto record = store_.get(id);
+  const auto record = record_of(id);
   if (!record) return std::nullopt;
   return to_json(*record);
 }
 
 json JobService::list(int limit, int offset, const std::string& state) const {
   json jobs = json::array();
-  for (const JobRecord& r : store_.list(limit, offset, state)) jobs.push_back(to_json(r));
+  for (const JobRecord& r : store_.list(limit, offset, state)) jobs.push_back(to_json(with_unrecorded(r)));
   const std::int64_t total = store_.count(state);
   const std::int64_t next = offset + static_cast<std::int64_t>(jobs.size());
   return json{{"jobs", jobs}, {"total", total}, {"limit", limit}, {"offset", offset},
@@ -263,7 +376,8 @@ json JobService::list(int limit, int offset, const std::string& state) const {
 }
 
 JobService::Removal JobService::remove(const std::string& id, json* job_after) {
-  auto record = store_.get(id);
+  flush_unrecorded();  // a final state not yet written must not be overwritten by `cancelled`
+  auto record = record_of(id);
   if (!record) return Removal::not_found;
   bool live = false;
   {
@@ -281,19 +395,23 @@ JobService::Removal JobService::remove(const std::string& id, json* job_after) {
                          now_seconds());
   } else {
     store_.remove(id);
+    {
+      std::lock_guard<std::mutex> lock(unrecorded_mutex_);
+      unrecorded_.erase(id);
+    }
     files_.remove(id);
     return Removal::deleted;
   }
   if (job_after) {
-    record = store_.get(id);
+    record = record_of(id);
     if (record) *job_after = to_json(*record);
   }
   return Removal::cancelling;
 }
 
 std::string JobService::video_path(const std::string& id) const {
-  const auto record = store_.get(id);
-  if (!record) throw HttpError(404, "not_found", fmt::format("no job '{}'", id));
+  const auto record = record_of(id);
+  if (!record) throw no_such_job(id);
   if (record->state != "succeeded")
     throw HttpError(409, "not_ready", fmt::format("job {} is {}; the video is there once it has succeeded",
                                                   id, record->state));
@@ -318,14 +436,14 @@ std::optional<JobService::Event> JobService::next_event(const std::string& id, s
   if (it != live_.end()) {
     const std::uint64_t seq = it->second.seq;
     lock.unlock();
-    const auto record = store_.get(id);
-    if (!record) throw HttpError(404, "not_found", fmt::format("no job '{}'", id));
+    const auto record = record_of(id);
+    if (!record) throw no_such_job(id);
     // The record may already be final (on_done() writes it before the job leaves live_).
     return Event{to_json(*record), seq, !unfinished_state(record->state)};
   }
   lock.unlock();
-  const auto record = store_.get(id);
-  if (!record) throw HttpError(404, "not_found", fmt::format("no job '{}'", id));
+  const auto record = record_of(id);
+  if (!record) throw no_such_job(id);
   const bool finished = !unfinished_state(record->state);
   if (!finished) {
     // Known but idle here (left queued by a drain): nothing will change until a restart.

@@ -6,7 +6,11 @@
 //  - a job is on disk (inputs + record) before it is queued and before the client hears "201";
 //  - a client job_id maps to one record (UNIQUE in SQLite; a submit lock closes the check-then-insert race);
 //  - the record says `cancelled` only when a client asked (DELETE): a job stopped by drain or shutdown goes
-//    back to `queued` and runs from the start at the next start.
+//    back to `queued` and runs from the start at the next start;
+//  - a job found `running` at start was interrupted by a crash or kill: it runs again, but one that was
+//    running at kMaxInterruptions such stops is failed instead (it may be what takes the server down);
+//  - a job the disk cannot take is not accepted (507); a job whose final state cannot be written (full disk)
+//    is answered from memory and written as soon as the disk takes it again, never shown `running` forever.
 #pragma once
 
 #include <atomic>
@@ -35,7 +39,12 @@ class JobService {
  public:
   /// Applied to every job just before Client::submit (tests make demo jobs tiny with it).
   using JobCustomizer = std::function<void(Job&)>;
-  /// Opens (or creates) the store under `data_dir`, makes the Client, and re-queues unfinished jobs.
+  /// A job running when the server stopped unexpectedly this many times is failed at the next start rather
+  /// than run again: three, so that an operator's kill or an unrelated crash during a job does not condemn
+  /// it, while a job that crashes the server stops doing so after the third time.
+  static constexpr int kMaxInterruptions = 3;
+  /// Opens (or creates) the store under `data_dir`, removes temporary files of killed writes, makes the
+  /// Client, and re-queues unfinished jobs (failing those interrupted kMaxInterruptions times).
   JobService(ClientOptions client_options, std::string data_dir, Limits limits, JobCustomizer customize = {});
   /// Stops the Client (running jobs go back to queued on disk) and closes the store.
   ~JobService();
@@ -46,8 +55,9 @@ class JobService {
     nlohmann::json job;
     bool created = false;  ///< false: the job this job_id made before
   };
-  /// HttpError: 503 draining, 409 conflict (same job_id, other request), 429 too_many_jobs.
-  /// Error: invalid_argument / unsupported from validation or the Client, io_error from the disk.
+  /// HttpError: 503 draining, 409 conflict (same job_id, other request), 429 too_many_jobs, 507
+  /// insufficient_storage (its files or record could not be written: nothing is kept).
+  /// Error: invalid_argument / unsupported from validation or the Client.
   Submitted submit(JobRequest request);
 
   std::optional<nlohmann::json> job(const std::string& id) const;
@@ -102,7 +112,19 @@ class JobService {
     bool user_cancelled = false;  // DELETE asked: `cancelled` is final
   };
 
+  // A final state the store could not take (full disk): shown from here, written by flush_unrecorded().
+  struct Unrecorded {
+    std::string state;
+    nlohmann::json result;
+    std::string error_code, error_message;
+    double finished_at = 0;
+  };
+
   void recover();
+  void record_finished(const std::string& id, Unrecorded outcome);
+  void flush_unrecorded();
+  JobRecord with_unrecorded(JobRecord record) const;
+  std::optional<JobRecord> record_of(const std::string& id) const;
   void enqueue(const JobRecord& record);
   bool on_progress(const JobProgress& progress);
   void on_done(const JobResult& result);
@@ -121,6 +143,9 @@ class JobService {
   std::map<std::string, Live> live_;
   double gpu_seconds_total_ = 0;
   std::int64_t submitted_total_ = 0;
+
+  mutable std::mutex unrecorded_mutex_;
+  std::map<std::string, Unrecorded> unrecorded_;
 
   std::mutex submit_mutex_;         // job_id check + insert, one at a time
   std::atomic<bool> draining_{false};

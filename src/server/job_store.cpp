@@ -1,5 +1,12 @@
 #include "server/job_store.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <sqlite3.h>
 
 #include "talkgen/error.hpp"
@@ -29,9 +36,35 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 )sql";
 
+// Schema versions (PRAGMA user_version): 0 = the table above as first shipped; 2 = with `interruptions`.
+// Each step runs in one transaction with the version bump, so a crash leaves the old or the new schema.
+constexpr int kSchemaVersion = 2;
+constexpr const char* kMigrateTo2 = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE jobs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;  -- running when the server died
+PRAGMA user_version = 2;
+COMMIT;
+)sql";
+
 constexpr const char* kColumns =
     "id, client_key, fingerprint, state, request, result, error_code, error_message, created_at, started_at, "
-    "finished_at, restarts";
+    "finished_at, restarts, interruptions";
+
+// The database holds users' scripts and prompts: this account only, like the media beside it. SQLite
+// creates its -wal and -shm files with the database file's permissions, so the file is made (or, from an
+// older server, narrowed to) 0600 before SQLite opens it.
+void create_private_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    fail(ErrorCode::io_error, "cannot open the job database '{}': {}; check that --data-dir is writable", path,
+         std::strerror(errno));
+  const int chmod_result = ::fchmod(fd, 0600);
+  const int err = errno;
+  ::close(fd);
+  if (chmod_result != 0)
+    fail(ErrorCode::io_error, "cannot make the job database '{}' private (0600): {}", path, std::strerror(err));
+  for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);  // missing is fine
+}
 
 // One prepared statement, finalized on scope exit. Errors name the database and SQLite's message.
 class Statement {
@@ -94,12 +127,14 @@ JobRecord read_record(const Statement& s) {
   r.started_at = s.column_real(9);
   r.finished_at = s.column_real(10);
   r.restarts = static_cast<int>(s.column_int(11));
+  r.interruptions = static_cast<int>(s.column_int(12));
   return r;
 }
 
 }  // namespace
 
 JobStore::JobStore(const std::string& path) : path_(path) {
+  create_private_file(path);
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -112,6 +147,27 @@ JobStore::JobStore(const std::string& path) : path_(path) {
   // WAL: readers never block the writer; synchronous=FULL: a commit is on disk before it returns.
   exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
   exec(kSchema);
+  migrate();
+}
+
+int JobStore::schema_version() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement s(db_, path_, "PRAGMA user_version");
+  return s.step() ? static_cast<int>(s.column_int(0)) : 0;
+}
+
+void JobStore::migrate() {
+  const int version = schema_version();
+  if (version >= kSchemaVersion) return;
+  // Databases of version 0 have the first table; a fresh one has it too (kSchema), so one path fits both.
+  char* message = nullptr;
+  if (sqlite3_exec(db_, kMigrateTo2, nullptr, nullptr, &message) != SQLITE_OK) {
+    const std::string why = message ? message : "unknown error";
+    sqlite3_free(message);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    fail(ErrorCode::io_error, "job database '{}': cannot upgrade it from schema {} to {}: {} (is the disk full? "
+         "the database is unchanged)", path_, version, kSchemaVersion, why);
+  }
 }
 
 JobStore::~JobStore() { sqlite3_close(db_); }
@@ -179,6 +235,21 @@ void JobStore::mark_queued(const std::string& id, bool restart) {
   Statement s(db_, path_,
               "UPDATE jobs SET state = 'queued', started_at = NULL, restarts = restarts + ?2 WHERE id = ?1");
   s.text(1, id).integer(2, restart ? 1 : 0).step();
+}
+
+int JobStore::mark_interrupted(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement s(db_, path_,
+              "UPDATE jobs SET state = 'queued', started_at = NULL, restarts = restarts + 1, "
+              "interruptions = interruptions + 1 WHERE id = ?1 RETURNING interruptions");
+  s.text(1, id);
+  int count = 0;
+  if (s.step()) {  // one row at most (id is unique); stepping to the end completes the statement
+    count = static_cast<int>(s.column_int(0));
+    while (s.step()) {
+    }
+  }
+  return count;
 }
 
 bool JobStore::remove(const std::string& id) {

@@ -26,11 +26,13 @@ struct JobRecord {
   double created_at = 0;          ///< Unix seconds
   std::optional<double> started_at, finished_at;
   int restarts = 0;               ///< re-runs from the start after a server restart
+  int interruptions = 0;          ///< times the server stopped unexpectedly (crash, kill) while it was running
 };
 
 class JobStore {
  public:
-  /// Opens (creating) the database at `path`. Error(io_error) naming the file when SQLite cannot.
+  /// Opens (creating, 0600) the database at `path`, upgrading an older schema in place. Error(io_error)
+  /// naming the file when SQLite cannot (a full disk included: nothing is changed then).
   explicit JobStore(const std::string& path);
   ~JobStore();
   JobStore(const JobStore&) = delete;
@@ -47,6 +49,9 @@ class JobStore {
                      const std::string& error_code, const std::string& error_message, double finished_at);
   /// Back to queued (to run from the start); `restart` counts a re-run after a crash or shutdown.
   void mark_queued(const std::string& id, bool restart);
+  /// Back to queued after the server stopped unexpectedly while the job was running: counts a restart and an
+  /// interruption. Returns the job's interruptions so far (0 when there is no such record).
+  int mark_interrupted(const std::string& id);
   /// Deletes the record; false when there was none.
   bool remove(const std::string& id);
 
@@ -61,6 +66,8 @@ class JobStore {
 
  private:
   void exec(const char* sql) const;
+  int schema_version() const;
+  void migrate();
   sqlite3* db_ = nullptr;
   std::string path_;
   mutable std::mutex mutex_;  // one connection, used by one thread at a time

@@ -1,6 +1,10 @@
 // POST /v1/jobs bodies: parsing (JSON and form), validation by decoding, limits, fingerprints.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <functional>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "server/http_error.hpp"
@@ -45,7 +49,7 @@ TEST_CASE("a JSON job in the original system's shape is parsed with defaults", "
 
   json body = {{"ref_image_b64", "data:image/png;base64," + b64(portrait_bytes())},
                {"script_text", "Hello there"}, {"voice", "en-us"}, {"resolution", "720p"}, {"quality", "draft"},
-               {"seed", -7}, {"num_gpus", 2}, {"max_duration_sec", 12.5}, {"job_id", "order-17:a_b.c"},
+               {"seed", 7}, {"num_gpus", 2}, {"max_duration_sec", 12.5}, {"job_id", "order-17:a_b.c"},
                {"prompt", "A woman speaks."}};
   const JobRequest t = parse_job_json(body.dump());
   CHECK(t.image == portrait_bytes());
@@ -54,14 +58,14 @@ TEST_CASE("a JSON job in the original system's shape is parsed with defaults", "
   CHECK(t.voice == "en-us");
   CHECK(t.resolution == talkgen::Resolution::p720);
   CHECK(t.quality == talkgen::Quality::draft);
-  CHECK(t.seed == -7);
+  CHECK(t.seed == 7);
   CHECK(t.num_gpus == 2);
   CHECK(t.max_duration_sec == 12.5);
   CHECK(t.client_key == "order-17:a_b.c");
   CHECK(t.prompt == std::optional<std::string>("A woman speaks."));
 }
 
-TEST_CASE("malformed job bodies are 400, unusable values 422", "[server][request]") {
+TEST_CASE("malformed job bodies and values out of range are 400, unusable values 422", "[server][request]") {
   CHECK(http_status_of([] { parse_job_json("{not json"); }) == 400);
   CHECK(http_status_of([] { parse_job_json("[1,2]"); }) == 400);
   CHECK(http_status_of([] { parse_job_json(json{{"audio_b64", b64(wav_bytes(1.0))}}.dump()); }) == 400);
@@ -74,8 +78,8 @@ TEST_CASE("malformed job bodies are 400, unusable values 422", "[server][request
   CHECK(http_status_of([&] { parse_job_json(with("script_text", "and text too")); }) == 400);
   CHECK(http_status_of([&] { parse_job_json(with("seed", "42")); }) == 400);
   CHECK(http_status_of([&] { parse_job_json(with("seed", 4.5)); }) == 400);
-  CHECK(http_status_of([&] { parse_job_json(with("num_gpus", 0)); }) == 422);
-  CHECK(http_status_of([&] { parse_job_json(with("max_duration_sec", -1)); }) == 422);
+  CHECK(http_status_of([&] { parse_job_json(with("num_gpus", 0)); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(with("max_duration_sec", -1)); }) == 400);
   CHECK(http_status_of([&] { parse_job_json(with("quality", "ultra")); }) == 422);
   CHECK(http_status_of([&] { parse_job_json(with("resolution", "1080p")); }) == 422);
   CHECK(http_status_of([&] { parse_job_json(with("job_id", "../../etc/passwd")); }) == 422);
@@ -237,4 +241,180 @@ TEST_CASE("two speakers: what is refused, and why", "[server][request][limits]")
   CHECK_NOTHROW(validate_job_request(r, limits));
   r.audio2 = {'R', 'I', 'F', 'F', 1, 2, 3, 4, 'W', 'A', 'V', 'E', 9, 9, 9};
   CHECK(http_status_of([&] { validate_job_request(r, Limits{}); }) == 422);
+}
+
+namespace {
+
+// The message of the HttpError or talkgen::Error `fn` throws ("" when it throws neither).
+std::string error_message_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+json text_body(const std::string& text) {
+  return json{{"ref_image_b64", b64(portrait_bytes())}, {"script_text", text}};
+}
+
+// Encoded 16-bit WAV bytes of `samples` at 16 kHz.
+std::vector<std::uint8_t> wav_of(const std::string& name, const std::vector<float>& samples) {
+  return read_bytes(write_wav(name, samples, 16000));
+}
+
+}  // namespace
+
+TEST_CASE("issue 22: unknown fields are refused by name, voice prompts as not supported yet", "[server][request]") {
+  json body = minimal_body();
+  body["colour"] = "blue";
+  CHECK(http_status_of([&] { parse_job_json(body.dump()); }) == 400);
+  CHECK_THAT(error_message_of([&] { parse_job_json(body.dump()); }),
+             Catch::Contains("unknown field \"colour\"") && Catch::Contains("script_text"));
+  // A null value does not make an unknown field known.
+  body["colour"] = nullptr;
+  CHECK(http_status_of([&] { parse_job_json(body.dump()); }) == 400);
+
+  json clone = minimal_body();
+  clone["voice_prompt_wav_b64"] = b64(wav_bytes(1.0));
+  CHECK(http_status_of([&] { parse_job_json(clone.dump()); }) == 400);
+  CHECK_THAT(error_message_of([&] { parse_job_json(clone.dump()); }),
+             Catch::Contains("voice_prompt_wav_b64") && Catch::Contains("not supported yet"));
+
+  // Forms: text fields and file parts alike.
+  const auto image = portrait_bytes();
+  const auto audio = wav_bytes(1.0);
+  FormParts parts{{"ref_image", std::string(image.begin(), image.end())},
+                  {"audio", std::string(audio.begin(), audio.end())}};
+  CHECK_NOTHROW(parse_job_form(parts));
+  FormParts unknown = parts;
+  unknown["sed"] = "42";
+  CHECK(http_status_of([&] { parse_job_form(unknown); }) == 400);
+  CHECK_THAT(error_message_of([&] { parse_job_form(unknown); }), Catch::Contains("\"sed\""));
+  FormParts prompt_part = parts;
+  prompt_part["voice_prompt_wav"] = std::string(audio.begin(), audio.end());
+  CHECK(http_status_of([&] { parse_job_form(prompt_part); }) == 400);
+  CHECK_THAT(error_message_of([&] { parse_job_form(prompt_part); }), Catch::Contains("not supported yet"));
+  // A file part name is a form's only: JSON carries media as base64.
+  json file_name_in_json = minimal_body();
+  file_name_in_json["audio"] = "x";
+  CHECK(http_status_of([&] { parse_job_json(file_name_in_json.dump()); }) == 400);
+
+  // A field name of 100,000 bytes is named, not printed whole.
+  json long_name = minimal_body();
+  long_name[std::string(100000, 'k')] = 1;
+  const std::string message = error_message_of([&] { parse_job_json(long_name.dump()); });
+  CHECK_THAT(message, Catch::Contains("unknown field") && Catch::Contains("100000 bytes"));
+  CHECK(message.size() < 1000);
+}
+
+TEST_CASE("issue 22: a JSON body nested 100,000 deep is a quick 400, in a field or a form field", "[server][request]") {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(http_status_of([&] { parse_job_json("{\"seed\": " + deep + "}"); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json("{\"speaker1_box\": " + deep + "}"); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(deep); }) == 400);
+  CHECK(http_status_of([&] { parse_job_form({{"speaker1_box", deep}}); }) == 400);
+  CHECK(http_status_of([&] { parse_job_form({{"seed", deep}}); }) == 400);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  CHECK(error_message_of([&] { parse_job_json("{\"seed\": " + deep + "}"); }).size() < 300);
+}
+
+TEST_CASE("issue 22: error messages show a bounded part of what was sent", "[server][request]") {
+  auto with = [](const char* key, json value) {
+    json b = minimal_body();
+    b[key] = std::move(value);
+    return b.dump();
+  };
+  const std::string huge(1 << 20, 'x');
+  json big_array = json::array();
+  for (int i = 0; i < 100000; ++i) big_array.push_back(i);
+  json nested = 0;  // 15 levels: inside the depth bound, still never printed
+  for (int i = 0; i < 14; ++i) nested = json::array({nested});
+  for (const auto& [key, value] :
+       std::vector<std::pair<const char*, json>>{{"seed", huge}, {"seed", big_array}, {"seed", nested},
+                                                 {"num_gpus", json::object({{"a", huge}})},
+                                                 {"max_duration_sec", huge}, {"speaker1_box", big_array},
+                                                 {"quality", huge}, {"resolution", huge}, {"voice", huge},
+                                                 {"job_id", huge}, {"script_text", big_array}}) {
+    INFO(key);
+    const std::string body = with(key, value);
+    const int status = http_status_of([&] { parse_job_json(body); });
+    CHECK((status == 400 || status == 422));
+    CHECK(error_message_of([&] { parse_job_json(body); }).size() < 600);
+  }
+  CHECK(error_message_of([&] { parse_job_form({{"seed", huge}}); }).size() < 600);
+}
+
+TEST_CASE("issue 22: checks at submit: seed and numbers in range, text not blank", "[server][request]") {
+  auto with = [](const char* key, json value) {
+    json b = minimal_body();
+    b[key] = std::move(value);
+    return b.dump();
+  };
+  CHECK(parse_job_json(with("seed", 0)).seed == 0);
+  CHECK(parse_job_json(with("seed", std::numeric_limits<std::int64_t>::max())).seed ==
+        std::numeric_limits<std::int64_t>::max());
+  CHECK(http_status_of([&] { parse_job_json(with("seed", -1)); }) == 400);
+  CHECK_THAT(error_message_of([&] { parse_job_json(with("seed", -1)); }), Catch::Contains("'seed' is -1"));
+  CHECK(http_status_of([&] { parse_job_json(with("seed", std::numeric_limits<std::uint64_t>::max())); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(with("seed", 1e30)); }) == 400);
+  CHECK(http_status_of([&] { parse_job_form({{"seed", "-5"}}); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(with("num_gpus", 5000)); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(with("num_gpus", -1)); }) == 400);
+  CHECK(parse_job_json(with("num_gpus", 8)).num_gpus == 8);
+  CHECK(http_status_of([&] { parse_job_json(with("max_duration_sec", 0)); }) == 400);
+  CHECK(http_status_of([&] { parse_job_json(with("max_duration_sec", 1e9)); }) == 400);
+  CHECK(parse_job_json(with("max_duration_sec", 86400)).max_duration_sec == 86400.0);
+
+  for (const std::string blank : {" ", "  \n\t ", "\xe3\x80\x80\xc2\xa0", "\xe2\x80\x8b\xef\xbb\xbf"}) {
+    INFO(blank.size());
+    CHECK(http_status_of([&] { parse_job_json(text_body(blank).dump()); }) == 400);
+    CHECK_THAT(error_message_of([&] { parse_job_json(text_body(blank).dump()); }), Catch::Contains("whitespace"));
+  }
+  CHECK(parse_job_json(text_body(" Hello ").dump()).script_text == " Hello ");
+  CHECK(parse_job_json(text_body("\xe3\x80\x80\xe4\xbd\xa0\xe5\xa5\xbd").dump()).script_text.size() == 9);  // 　你好
+}
+
+TEST_CASE("issue 22: silent speech is a 400 at submit", "[server][request][limits]") {
+  JobRequest r = parse_job_json(minimal_body().dump());
+  r.audio = wav_of("server_silence.wav", std::vector<float>(16000, 0.0f));
+  CHECK(http_status_of([&] { validate_job_request(r, Limits{}); }) == 400);
+  CHECK_THAT(error_message_of([&] { validate_job_request(r, Limits{}); }),
+             Catch::Contains("silent") && Catch::Contains("every sample is zero"));
+  // One 16-bit step of noise: under -80 dBFS.
+  std::vector<float> hiss(16000);
+  for (std::size_t i = 0; i < hiss.size(); ++i) hiss[i] = (i % 2 ? 1.0f : -1.0f) / 32767;
+  r.audio = wav_of("server_hiss.wav", hiss);
+  CHECK(http_status_of([&] { validate_job_request(r, Limits{}); }) == 400);
+  CHECK_THAT(error_message_of([&] { validate_job_request(r, Limits{}); }), Catch::Contains("dBFS"));
+  // Quiet speech (-50 dBFS) is speech.
+  std::vector<float> quiet = speech_like(1.0);
+  for (float& s : quiet) s *= 0.01f;
+  r.audio = wav_of("server_quiet.wav", quiet);
+  CHECK_NOTHROW(validate_job_request(r, Limits{}));
+  // The second speaker's track too.
+  r = parse_job_json(minimal_body().dump());
+  r.audio2 = wav_of("server_silence.wav", std::vector<float>(16000, 0.0f));
+  CHECK_THAT(error_message_of([&] { validate_job_request(r, Limits{}); }), Catch::Contains("speaker 2's audio is silent"));
+}
+
+TEST_CASE("issue 22: voice is a name from espeak-ng's list, checked at submit", "[server][request]") {
+  json body = text_body("Hello there");
+  body["voice"] = "../../../../etc/passwd";
+  CHECK(http_status_of([&] { parse_job_json(body.dump()); }) == 422);
+  CHECK_THAT(error_message_of([&] { parse_job_json(body.dump()); }), Catch::Contains("never by path"));
+  body["voice"] = "xx-no-such-voice";
+  CHECK(http_status_of([&] { parse_job_json(body.dump()); }) == 422);
+  CHECK_THAT(error_message_of([&] { parse_job_json(body.dump()); }), Catch::Contains("espeak-ng --voices"));
+  const auto image = portrait_bytes();
+  CHECK(http_status_of([&] {
+          parse_job_form({{"ref_image", std::string(image.begin(), image.end())}, {"script_text", "Hi"},
+                          {"voice", "/etc/passwd"}});
+        }) == 422);
+  for (const char* voice : {"en", "en-us", "de", "zh", "en+f3"}) {
+    body["voice"] = voice;
+    CHECK(parse_job_json(body.dump()).voice == voice);
+  }
 }
