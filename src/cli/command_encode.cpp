@@ -33,15 +33,18 @@ int run_encode(const EncodeArgs& args) {
   options.preset = args.preset;
   options.codec = parse_codec(args.codec);
 
-  // Decode everything before opening the output, so a bad input never leaves a file behind.
-  const Image image = decode_image(args.image);
+  // Decode everything before opening the output, so a bad input never leaves a file behind. The library's
+  // default bounds apply (8192 x 8192 pixels, any length); there is no flag to raise them, so say so.
+  DecodeLimits limits;
+  limits.setting = "talkgen's default";
+  const Image image = decode_image(args.image, limits);
   // The MP4 carries the speech at 48 kHz (the model's 16 kHz copy is a separate decode in `generate`).
   constexpr int kOutputSampleRate = 48000;
   SpeechOptions speech;
   speech.voice = args.voice;
   speech.sample_rate = kOutputSampleRate;
   const Audio audio =
-      args.text.empty() ? decode_audio(args.audio, kOutputSampleRate) : synthesize_speech(args.text, speech);
+      args.text.empty() ? decode_audio(args.audio, kOutputSampleRate, limits) : synthesize_speech(args.text, speech);
 
   auto encoder = Encoder::to_file(args.output, options);
   const int total_frames = append_still_video(encoder, image, audio, args.fps);

@@ -11,6 +11,8 @@ extern "C" {
 }
 
 #include "media/ffmpeg_input.hpp"
+#include "media/image_header.hpp"
+#include "media/media_limits.hpp"
 #include "media/rgb_convert.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
@@ -20,17 +22,6 @@ namespace talkgen {
 namespace {
 
 const char* const kWhat = "an image (PNG, JPEG, WebP or BMP)";
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// Still images come through image2 (a file with an image extension) or an "<codec>_pipe" demuxer (found by
-// probing the bytes). Anything else (mp4, wav, ...) is a container, not an image.
-bool is_image_demuxer(const AVInputFormat* format) {
-  std::string name = format->name;
-  return name == "image2" || ends_with(name, "_pipe");
-}
 
 // The EXIF display matrices FFmpeg attaches for orientations 1..8 (same construction as its decoders).
 std::array<std::int32_t, 9> orientation_matrix(int orientation) {
@@ -104,14 +95,27 @@ Image apply_orientation(const Image& in, int o) {
 }
 
 
-Image decode(ffmpeg::Input& input) {
+// No stream probing: the decoder reads everything from the picture, and probing would decode it once more.
+ffmpeg::OpenOptions open_options(const DecodeLimits& limits) {
+  media::check_limits(limits);
+  ffmpeg::OpenOptions options;
+  options.max_pixels = limits.max_pixels;
+  options.find_stream_info = false;
+  return options;
+}
+
+Image decode(ffmpeg::Input& input, const DecodeLimits& limits) {
   const AVInputFormat* format = input.format()->iformat;
   int stream = av_find_best_stream(input.format(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (!is_image_demuxer(format) || stream < 0)
+  if (!media::is_still_image(input) || stream < 0)
     fail(ErrorCode::unsupported, "{} is not an image: FFmpeg reads it as '{}'{}; expected {}", input.name(),
          format->long_name ? format->long_name : format->name, stream < 0 ? " without a picture" : "", kWhat);
-  // AV_EF_EXPLODE: without it a truncated JPEG decodes "successfully" with its lower part grey.
-  ffmpeg::CodecContextPtr decoder = ffmpeg::open_decoder(input, stream, AV_EF_EXPLODE);
+  // The size from the header, before a byte of the picture is decoded (a small file can claim gigapixels).
+  if (const auto size = media::read_picture_size(input))
+    media::check_pixels(input.name(), size->width, size->height, limits);
+  // AV_EF_EXPLODE: without it a truncated JPEG decodes "successfully" with its lower part grey. max_pixels holds
+  // the formats whose header we do not read (and any picture larger than its header said) to the limit.
+  ffmpeg::CodecContextPtr decoder = ffmpeg::open_decoder(input, stream, AV_EF_EXPLODE, limits.max_pixels);
   Image image;
   int orientation = 1;
   bool decoded = false;
@@ -131,14 +135,14 @@ Image decode(ffmpeg::Input& input) {
 
 }  // namespace
 
-Image decode_image(const std::string& path) {
-  ffmpeg::Input input = ffmpeg::Input::open_file(path, kWhat);
-  return decode(input);
+Image decode_image(const std::string& path, const DecodeLimits& limits) {
+  ffmpeg::Input input = ffmpeg::Input::open_file(path, kWhat, open_options(limits));
+  return decode(input, limits);
 }
 
-Image decode_image_bytes(const std::uint8_t* data, std::size_t size) {
-  ffmpeg::Input input = ffmpeg::Input::open_bytes(data, size, kWhat);
-  return decode(input);
+Image decode_image_bytes(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits) {
+  ffmpeg::Input input = ffmpeg::Input::open_bytes(data, size, kWhat, open_options(limits));
+  return decode(input, limits);
 }
 
 }  // namespace talkgen

@@ -15,6 +15,13 @@ int append_still_video(Encoder& encoder, const Image& image, const Audio& audio,
   if (image.width <= 0 || image.height <= 0 || image.rgb.size() != size_t(image.width) * image.height * 3) {
     fail(ErrorCode::invalid_argument, "the image is empty or its pixel buffer does not match {}x{}", image.width, image.height);
   }
+  // Less than one frame of speech is no video: rounding it up to one frame would pass off a cut or empty file
+  // as a finished result. (The tolerance keeps exactly one frame's worth, e.g. 1920 samples at 48 kHz, in.)
+  if (audio.duration_seconds() * fps < 1.0 - 1e-9) {
+    fail(ErrorCode::invalid_argument,
+         "the speech lasts {:.3f} s, shorter than one video frame ({:.3f} s at {:g} fps): nothing to encode; give "
+         "longer speech", audio.duration_seconds(), 1.0 / fps, fps);
+  }
   const int total_frames = std::max(1, static_cast<int>(std::lround(audio.duration_seconds() * fps)));
   encoder.set_audio(audio);
   const int chunk = std::max(1, static_cast<int>(std::lround(fps)));

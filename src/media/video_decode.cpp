@@ -7,6 +7,7 @@
 // are converted to RGB, so a long 1080p video costs decoding time but not gigabytes of memory.
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 extern "C" {
@@ -15,6 +16,8 @@ extern "C" {
 }
 
 #include "media/ffmpeg_input.hpp"
+#include "media/image_header.hpp"
+#include "media/media_limits.hpp"
 #include "media/rgb_convert.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
@@ -24,6 +27,9 @@ namespace talkgen {
 namespace {
 
 const char* const kWhat = "a video (MP4, MOV, MKV, WebM or AVI)";
+// The rate that turns frames into seconds for DecodeLimits::max_seconds when the file states none (the
+// pipeline's own rate).
+constexpr double kNominalFps = 25.0;
 
 // The first stream that carries moving pictures: cover art (an MP3's or M4A's attached picture) is a
 // "video" stream to FFmpeg but not a video to dub.
@@ -103,15 +109,32 @@ Image rotate(const Image& in, int degrees) {
 }  // namespace
 
 VideoFrames decode_video_frames(const std::string& path, const std::function<bool(std::int64_t)>& keep,
-                                std::int64_t limit) {
-  ffmpeg::Input input = ffmpeg::Input::open_file(path, kWhat);
+                                std::int64_t limit, const DecodeLimits& limits) {
+  media::check_limits(limits);
+  ffmpeg::OpenOptions options;
+  options.max_pixels = limits.max_pixels;  // probing decodes a few frames
+  ffmpeg::Input input = ffmpeg::Input::open_file(path, kWhat, options);
   const int stream = find_video_stream(input);
   const AVStream& st = *input.format()->streams[stream];
   const int rotation = upright_rotation(st, input.name());
-  ffmpeg::CodecContextPtr decoder = ffmpeg::open_decoder(input, stream);
+
+  // Before decoding: the frame size (the container's, or a still image's header) and the length to be read.
+  // The container's size as it was before probing: a probe that max_pixels refused leaves codecpar's at 0.
+  media::check_pixels(input.name(), input.header(stream).width, input.header(stream).height, limits);
+  media::check_pixels(input.name(), st.codecpar->width, st.codecpar->height, limits);
+  if (const auto size = media::read_picture_size(input))
+    media::check_pixels(input.name(), size->width, size->height, limits);
+  const bool has_fps = st.avg_frame_rate.num > 0 && st.avg_frame_rate.den > 0;
+  const double fps = has_fps ? av_q2d(st.avg_frame_rate) : kNominalFps;
+  const bool limit_stops_in_time = limit > 0 && !media::over_seconds(static_cast<double>(limit) / fps, limits);
+  const std::optional<double> header_seconds = input.header(stream).seconds;
+  if (!limit_stops_in_time) media::check_header_seconds(input.name(), header_seconds, limits, "video");
+  // A still image is strict, as in decode_image: a truncated picture is an error, not one partly grey frame.
+  const int strict = media::is_still_image(input) ? AV_EF_EXPLODE : 0;
+  ffmpeg::CodecContextPtr decoder = ffmpeg::open_decoder(input, stream, strict, limits.max_pixels);
 
   VideoFrames video;
-  if (st.avg_frame_rate.num > 0 && st.avg_frame_rate.den > 0) video.fps = av_q2d(st.avg_frame_rate);
+  if (has_fps) video.fps = fps;
   auto add = [&](const AVFrame& frame, std::int64_t index) {
     video.indices.push_back(index);
     video.images.push_back(rotate(media::frame_to_rgb(frame, input.name(), "re-encode it as H.264"), rotation));
@@ -120,7 +143,9 @@ VideoFrames decode_video_frames(const std::string& path, const std::function<boo
   // the video holds it), and which one is last is known only at the end.
   ffmpeg::FramePtr pending = ffmpeg::make_frame();
   bool has_pending = false;
-  ffmpeg::decode_stream(input, stream, decoder.get(), ffmpeg::OnCorruptPacket::skip, [&](const AVFrame& frame) {
+  auto on_frame = [&](const AVFrame& frame) {
+    if (media::over_seconds(static_cast<double>(video.frames_read + 1) / fps, limits))
+      media::fail_too_long(input.name(), limits, "video");
     const std::int64_t index = video.frames_read++;
     if (index == 0) {
       video.width = frame.width;
@@ -139,10 +164,18 @@ VideoFrames decode_video_frames(const std::string& path, const std::function<boo
       has_pending = true;
     }
     return limit <= 0 || video.frames_read < limit;
-  });
+  };
+  const ffmpeg::DecodeStats stats =
+      ffmpeg::decode_stream(input, stream, decoder.get(), ffmpeg::OnCorruptPacket::skip, on_frame);
   if (video.frames_read == 0)
-    fail(ErrorCode::invalid_argument, "{} holds no decodable picture; the file is empty, truncated or corrupt",
-         input.name());
+    fail(ErrorCode::invalid_argument, "{} holds no decodable picture; the file is empty, truncated or corrupt{}",
+         input.name(),
+         stats.skipped_packets > 0 ? fmt::format(" (or its frames are over {})", media::pixel_limit_text(limits))
+                                   : std::string());
+  // Read to its end: as long as the header said? (Frames at the file's own rate, so frames / fps is its time.)
+  if (stats.reached_end && has_fps)
+    media::check_complete(input.name(), header_seconds, static_cast<double>(video.frames_read) / fps,
+                          stats.last_packet_rejected, "video");
   if (has_pending) add(*pending, video.frames_read - 1);
   video.reached_end = limit <= 0 || video.frames_read < limit;
   if (rotation == 90 || rotation == 270) std::swap(video.width, video.height);
