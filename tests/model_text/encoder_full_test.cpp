@@ -3,16 +3,16 @@
 // TALKGEN_UMT5_FULL_DIR names that folder; uses CUDA when this build has it.
 #include <cstdlib>
 
-#include <catch2/catch.hpp>
+#include "catch_prefixed.hpp"
 
 #include "model/io/tensor_source.hpp"
 #include "model/umt5/encoder.hpp"
 
 using namespace talkgen::model;
 
-TEST_CASE("umT5-XXL full size matches the reference (opt-in)", "[umt5][encoder][full][.]") {
+CATCH_TEST_CASE("umT5-XXL full size matches the reference (opt-in)", "[umt5][encoder][full][.]") {
   const char* dir = std::getenv("TALKGEN_UMT5_FULL_DIR");
-  if (!dir) FAIL("set TALKGEN_UMT5_FULL_DIR to the folder written by gen_umt5.py --full");
+  if (!dir) CATCH_FAIL("set TALKGEN_UMT5_FULL_DIR to the folder written by gen_umt5.py --full");
   const auto ref = io::open_checkpoint(std::string(dir) + "/encoder_full.safetensors");
   const at::Tensor ids = ref->read("ids"), mask = ref->read("mask");
   const at::Tensor expected = ref->read("context"), ref_bf16 = ref->read("context_bf16");
@@ -27,9 +27,9 @@ TEST_CASE("umT5-XXL full size matches the reference (opt-in)", "[umt5][encoder][
     auto encoder = umt5::load_encoder(std::string(dir) + "/models_t5_umt5-xxl-enc-bf16.pth", options);
     const at::Tensor got = encoder->forward(ids, mask).to(at::kCPU, at::kFloat);
     const double err = (got - expected).abs().max().item<double>();
-    WARN("umT5-XXL " << c10::toString(dtype) << ": max abs error " << err << ", reference scale " << scale
+    CATCH_WARN("umT5-XXL " << c10::toString(dtype) << ": max abs error " << err << ", reference scale " << scale
                      << ", reference bf16 vs fp32 " << ref_bf16_err);
-    if (dtype == at::kFloat) CHECK(err <= 1e-3 * scale);
-    else CHECK(err <= 2 * ref_bf16_err + 1e-3 * scale);
+    if (dtype == at::kFloat) CATCH_CHECK(err <= 1e-3 * scale);
+    else CATCH_CHECK(err <= 2 * ref_bf16_err + 1e-3 * scale);
   }
 }

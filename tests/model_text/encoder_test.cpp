@@ -2,7 +2,7 @@
 // tools/parity/gen_umt5.py), and checks that need no reference data.
 #include <map>
 
-#include <catch2/catch.hpp>
+#include "catch_prefixed.hpp"
 
 #include "model/io/tensor_source.hpp"
 #include "model/umt5/encoder.hpp"
@@ -63,7 +63,7 @@ double max_abs(const at::Tensor& a) { return a.abs().max().item<double>(); }
 
 }  // namespace
 
-TEST_CASE("umT5 encoder matches the reference T5Encoder in fp32", "[umt5][encoder][parity]") {
+CATCH_TEST_CASE("umT5 encoder matches the reference T5Encoder in fp32", "[umt5][encoder][parity]") {
   const std::string weights = umt5_test::require_file("encoder.pth");
   const std::string data = umt5_test::require_file("encoder.safetensors");
   const auto ref = io::open_checkpoint(data);
@@ -73,19 +73,19 @@ TEST_CASE("umT5 encoder matches the reference T5Encoder in fp32", "[umt5][encode
 
   auto encoder = umt5::load_encoder(weights);  // fp32
   const at::Tensor got = encoder->forward(ids, mask);
-  REQUIRE(got.sizes() == expected.sizes());
+  CATCH_REQUIRE(got.sizes() == expected.sizes());
   const double scale = std::max(1.0, max_abs(expected));
   const double err = max_abs(got - expected);
-  INFO("max abs error " << err << " (reference scale " << scale << ")");
-  CHECK(err <= 1e-4 * scale);
+  CATCH_INFO("max abs error " << err << " (reference scale " << scale << ")");
+  CATCH_CHECK(err <= 1e-4 * scale);
 
   // The per-prompt contexts the reference returns: each row cut to its real length.
   const auto ctx = encoder->contexts(ids, mask);
-  REQUIRE(ctx.size() == static_cast<size_t>(ids.size(0)));
+  CATCH_REQUIRE(ctx.size() == static_cast<size_t>(ids.size(0)));
   for (size_t i = 0; i < ctx.size(); ++i) {
     const int64_t n = lens[i].item<int64_t>();
-    REQUIRE(ctx[i].size(0) == n);
-    CHECK(max_abs(ctx[i] - expected[i].slice(0, 0, n)) <= 1e-4 * scale);
+    CATCH_REQUIRE(ctx[i].size(0) == n);
+    CATCH_CHECK(max_abs(ctx[i] - expected[i].slice(0, 0, n)) <= 1e-4 * scale);
   }
 
   // bf16, as the official checkpoint runs: a 2-layer model keeps within a few bf16 ulps of the output
@@ -95,50 +95,50 @@ TEST_CASE("umT5 encoder matches the reference T5Encoder in fp32", "[umt5][encode
   auto encoder16 = umt5::load_encoder(weights, bf16);
   const at::Tensor got16 = encoder16->forward(ids, mask).to(at::kFloat);
   const double err16 = max_abs(got16 - expected);
-  INFO("bf16 max abs error " << err16);
-  CHECK(err16 <= 5e-2 * scale);
+  CATCH_INFO("bf16 max abs error " << err16);
+  CATCH_CHECK(err16 <= 5e-2 * scale);
 }
 
-TEST_CASE("umT5 encoder reads its config from the checkpoint shapes", "[umt5][encoder]") {
+CATCH_TEST_CASE("umT5 encoder reads its config from the checkpoint shapes", "[umt5][encoder]") {
   const auto s = tiny_checkpoint(50, 16, 24, 2, 3, 8);
   const auto c = umt5::infer_encoder_config(s);
-  CHECK(c.vocab == 50);
-  CHECK(c.dim == 16);
-  CHECK(c.dim_attn == 16);
-  CHECK(c.dim_ffn == 24);
-  CHECK(c.num_heads == 2);
-  CHECK(c.num_layers == 3);
-  CHECK(c.num_buckets == 8);
+  CATCH_CHECK(c.vocab == 50);
+  CATCH_CHECK(c.dim == 16);
+  CATCH_CHECK(c.dim_attn == 16);
+  CATCH_CHECK(c.dim_ffn == 24);
+  CATCH_CHECK(c.num_heads == 2);
+  CATCH_CHECK(c.num_layers == 3);
+  CATCH_CHECK(c.num_buckets == 8);
 }
 
-TEST_CASE("umT5 encoder output shape, determinism and padding", "[umt5][encoder]") {
+CATCH_TEST_CASE("umT5 encoder output shape, determinism and padding", "[umt5][encoder]") {
   auto encoder = umt5::load_encoder(tiny_checkpoint());
   const at::Tensor ids = at::tensor({5, 9, 13, 1, 0, 0, 7, 8, 1, 0, 0, 0}, at::kLong).view({2, 6});
   const at::Tensor mask = ids.ne(0).to(at::kLong);
   const at::Tensor a = encoder->forward(ids, mask), b = encoder->forward(ids, mask);
-  CHECK(a.sizes() == at::IntArrayRef({2, 6, 16}));
-  CHECK(at::equal(a, b));
-  CHECK(at::isfinite(a).all().item<bool>());
+  CATCH_CHECK(a.sizes() == at::IntArrayRef({2, 6, 16}));
+  CATCH_CHECK(at::equal(a, b));
+  CATCH_CHECK(at::isfinite(a).all().item<bool>());
 
   // Padding keys are masked out: the real tokens' outputs do not depend on what the padding holds.
   at::Tensor other = ids.clone();
   other.index_put_({0, 5}, 42);
   const at::Tensor c = encoder->forward(other, mask);
-  CHECK(max_abs(c[0].slice(0, 0, 4) - a[0].slice(0, 0, 4)) < 1e-6);
+  CATCH_CHECK(max_abs(c[0].slice(0, 0, 4) - a[0].slice(0, 0, 4)) < 1e-6);
   // ... and without the mask they do.
-  CHECK(max_abs(encoder->forward(other)[0].slice(0, 0, 4) - a[0].slice(0, 0, 4)) > 1e-4);
+  CATCH_CHECK(max_abs(encoder->forward(other)[0].slice(0, 0, 4) - a[0].slice(0, 0, 4)) > 1e-4);
 
   // A prompt encodes the same alone and in a batch with a longer one.
   const at::Tensor alone = encoder->forward(ids.slice(0, 1, 2), mask.slice(0, 1, 2));
-  CHECK(max_abs(alone[0].slice(0, 0, 3) - a[1].slice(0, 0, 3)) < 1e-5);
+  CATCH_CHECK(max_abs(alone[0].slice(0, 0, 3) - a[1].slice(0, 0, 3)) < 1e-5);
 
   const auto ctx = encoder->contexts(ids, mask);
-  REQUIRE(ctx.size() == 2);
-  CHECK(ctx[0].sizes() == at::IntArrayRef({4, 16}));
-  CHECK(ctx[1].sizes() == at::IntArrayRef({3, 16}));
+  CATCH_REQUIRE(ctx.size() == 2);
+  CATCH_CHECK(ctx[0].sizes() == at::IntArrayRef({4, 16}));
+  CATCH_CHECK(ctx[1].sizes() == at::IntArrayRef({3, 16}));
 }
 
-TEST_CASE("umT5 encoder relative position buckets follow T5's bidirectional scheme", "[umt5][encoder]") {
+CATCH_TEST_CASE("umT5 encoder relative position buckets follow T5's bidirectional scheme", "[umt5][encoder]") {
   umt5::EncoderConfig c;
   c.num_buckets = 32;
   c.num_heads = 2;
@@ -146,35 +146,35 @@ TEST_CASE("umT5 encoder relative position buckets follow T5's bidirectional sche
   const at::Tensor b = pos->buckets(1, 300, at::kCPU)[0];  // key positions 0..299 seen from query 0
   // Exact buckets for distances < 8, log-spaced up to 128, then the last bucket; keys after the query
   // use the upper half.
-  CHECK(b[0].item<int64_t>() == 0);
-  CHECK(b[1].item<int64_t>() == 17);
-  CHECK(b[7].item<int64_t>() == 23);
-  CHECK(b[8].item<int64_t>() == 24);
-  CHECK(b[299].item<int64_t>() == 31);
+  CATCH_CHECK(b[0].item<int64_t>() == 0);
+  CATCH_CHECK(b[1].item<int64_t>() == 17);
+  CATCH_CHECK(b[7].item<int64_t>() == 23);
+  CATCH_CHECK(b[8].item<int64_t>() == 24);
+  CATCH_CHECK(b[299].item<int64_t>() == 31);
   const at::Tensor back = pos->buckets(300, 1, at::kCPU).select(1, 0);  // query 299 looking back to key 0
-  CHECK(back[299].item<int64_t>() == 15);
-  CHECK(back[3].item<int64_t>() == 3);
+  CATCH_CHECK(back[299].item<int64_t>() == 15);
+  CATCH_CHECK(back[3].item<int64_t>() == 3);
 }
 
-TEST_CASE("umT5 encoder rejects bad checkpoints and inputs", "[umt5][encoder]") {
+CATCH_TEST_CASE("umT5 encoder rejects bad checkpoints and inputs", "[umt5][encoder]") {
   auto missing = tiny_checkpoint();
   missing.tensors.erase("blocks.1.ffn.fc2.weight");
-  CHECK(load_error(missing) == ErrorCode::checkpoint_mismatch);
+  CATCH_CHECK(load_error(missing) == ErrorCode::checkpoint_mismatch);
 
   auto misshaped = tiny_checkpoint();
   misshaped.tensors["blocks.0.attn.o.weight"] = at::zeros({16, 15});
-  CHECK(load_error(misshaped) == ErrorCode::checkpoint_mismatch);
+  CATCH_CHECK(load_error(misshaped) == ErrorCode::checkpoint_mismatch);
 
   auto no_pos = tiny_checkpoint();  // a T5 with one shared position table (not umT5)
   no_pos.tensors.erase("blocks.0.pos_embedding.embedding.weight");
-  CHECK(load_error(no_pos) == ErrorCode::checkpoint_mismatch);
+  CATCH_CHECK(load_error(no_pos) == ErrorCode::checkpoint_mismatch);
 
   auto extra = tiny_checkpoint();
   extra.tensors["pos_embedding.embedding.weight"] = at::zeros({8, 2});
-  CHECK(load_error(extra) == ErrorCode::checkpoint_mismatch);
+  CATCH_CHECK(load_error(extra) == ErrorCode::checkpoint_mismatch);
 
   auto encoder = umt5::load_encoder(tiny_checkpoint());
-  CHECK_THROWS_AS(encoder->forward(at::full({1, 4}, 50, at::kLong)), talkgen::Error);  // id == vocab
-  CHECK_THROWS_AS(encoder->forward(at::ones({1, 4}, at::kInt)), talkgen::Error);
-  CHECK_THROWS_AS(encoder->forward(at::ones({1, 4}, at::kLong), at::ones({1, 5}, at::kLong)), talkgen::Error);
+  CATCH_CHECK_THROWS_AS(encoder->forward(at::full({1, 4}, 50, at::kLong)), talkgen::Error);  // id == vocab
+  CATCH_CHECK_THROWS_AS(encoder->forward(at::ones({1, 4}, at::kInt)), talkgen::Error);
+  CATCH_CHECK_THROWS_AS(encoder->forward(at::ones({1, 4}, at::kLong), at::ones({1, 5}, at::kLong)), talkgen::Error);
 }

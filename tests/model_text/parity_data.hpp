@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include <catch2/catch.hpp>
+#include "catch_prefixed.hpp"
 
 namespace umt5_test {
 
@@ -14,7 +14,7 @@ inline std::string data_dir() { return std::string(TALKGEN_TEST_DATA_DIR) + "/pa
 inline std::string require_file(const std::string& name) {
   const std::string path = data_dir() + "/" + name;
   if (!std::filesystem::exists(path))
-    FAIL("missing parity file " << path
+    CATCH_FAIL("missing parity file " << path
                                 << ": generate it on the GPU machine with `python3 tools/parity/gen_umt5.py --ref "
                                    ".ref/infinitetalk` and commit tests/data/parity/umt5/");
   return path;

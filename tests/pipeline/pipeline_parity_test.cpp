@@ -17,6 +17,7 @@
 #include "model/dit/dit_checkpoint.hpp"
 #include "model/io/tensor_source.hpp"
 #include "model/umt5/encoder.hpp"
+#include "model/umt5/text_clean.hpp"
 #include "pipeline/pipeline.hpp"
 #include "talkgen/error.hpp"
 #include "test_media.hpp"
@@ -130,6 +131,18 @@ TEST_CASE("pipeline parity with the reference: clip mode and a 2-chunk stream", 
   require_file(dir / "io.safetensors");
   std::ifstream in(dir / "config.json");
   const nlohmann::json cfg = nlohmann::json::parse(in);
+  // The prompt is one that the reference's ftfy.fix_text changes (curly quotes, a control character), so the
+  // frames below match only if talkgen cleans it the way the reference did; these checks pin that down first,
+  // and that talkgen's default negative prompt is the reference's, cleaned.
+  if (!cfg.contains("prompt_cleaned"))
+    FAIL((dir / "config.json").string()
+         << " was made with the identity stand-in for ftfy: regenerate it with tools/parity/gen_pipeline.py and "
+            "the real ftfy (tests/data/parity/README.md)");
+  const auto text = [&](const char* key) { return cfg.at(key).get<std::string>(); };
+  CHECK(model::umt5::clean_prompt(text("prompt")) == text("prompt_cleaned"));
+  CHECK(text("prompt_cleaned") != text("prompt_cleaned_without_ftfy"));
+  REQUIRE(text("negative_prompt").empty());  // so the pipeline uses its default, as the reference did
+  CHECK(model::umt5::clean_prompt(kDefaultNegativePrompt) == text("negative_prompt_cleaned"));
   Pipeline pipeline(load_parity_models(dir, cfg));
   const auto io = model::io::open_checkpoint((dir / "io.safetensors").string());
   compare_run(pipeline, dir, cfg, "clip", *io);

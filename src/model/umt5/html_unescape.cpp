@@ -103,4 +103,9 @@ std::u32string html_unescape(const std::u32string& text) {
   return out;
 }
 
+const char* html5_entity(const std::string& name) {
+  const HtmlEntity* e = find_entity(name);
+  return e ? e->value : nullptr;
+}
+
 }  // namespace talkgen::model::umt5

@@ -1,5 +1,6 @@
 #include "model/umt5/text_clean.hpp"
 
+#include "model/umt5/ftfy_fix_text.hpp"
 #include "model/umt5/html_unescape.hpp"
 #include "model/umt5/utf8.hpp"
 
@@ -25,7 +26,7 @@ std::u32string python_strip(const std::u32string& s) {
 }  // namespace
 
 std::string clean_prompt(const std::string& text) {
-  const std::u32string basic = python_strip(html_unescape(html_unescape(utf8_decode(text))));
+  const std::u32string basic = python_strip(html_unescape(html_unescape(ftfy::fix_text(utf8_decode(text)))));
   std::u32string collapsed;
   collapsed.reserve(basic.size());
   for (size_t i = 0; i < basic.size();) {
