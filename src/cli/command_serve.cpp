@@ -3,12 +3,14 @@
 // SIGTERM / SIGINT drain: no new jobs, running ones finish (up to --drain-timeout), exit 0.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -25,12 +27,15 @@ namespace {
 
 struct ServeArgs {
   std::string model, model_dir, device = "auto", gpus, host = "127.0.0.1", token_file, data_dir = "talkgen-data";
-  int port = 8080, cpu_ranks = 1, http_threads = 64;
+  std::vector<std::string> public_hosts;
+  int port = 8080, cpu_ranks = 1, http_threads = 16, max_connections = 256, max_connections_per_client = 16;
   double max_body_mb = 64, max_audio_seconds = 300, drain_timeout = 60, job_timeout = 0;
+  double header_timeout = 10, io_timeout = 30;
   std::int64_t max_image_pixels = 4096LL * 4096;
   std::size_t max_text_chars = 5000;
   int max_queued_jobs = 1000;
   bool tiny_jobs = false;
+  bool insecure_no_token = false;
 };
 
 // The signal handler only writes a byte to a pipe; a normal thread reads it and drains. (Any thread may
@@ -66,6 +71,20 @@ std::vector<int> parse_gpus(const std::string& text) {
   fail(ErrorCode::invalid_argument, "--gpus is '{}'; expected a count (1, 2, ...) or 'all'", text);
 }
 
+// The token is the only thing between the network and the job API: a copy that other local users can read
+// is worth a warning (the server still starts: the operator may have reasons).
+void warn_if_token_file_is_shared(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return;
+  log_warn("serve: the token file '{}' can be read or written by other users (mode {:03o}); run `chmod 600 {}`",
+           path, st.st_mode & 0777, path);
+}
+
+std::chrono::milliseconds seconds_option(double seconds, const char* flag) {
+  if (!(seconds > 0)) fail(ErrorCode::invalid_argument, "{} is {}; expected a positive number of seconds", flag, seconds);
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
 server::ServerOptions make_options(const ServeArgs& a) {
   server::ServerOptions o;
   if (a.model.empty() == a.model_dir.empty())
@@ -79,7 +98,17 @@ server::ServerOptions make_options(const ServeArgs& a) {
   o.host = a.host;
   o.port = a.port;
   o.data_dir = a.data_dir;
-  if (!a.token_file.empty()) o.token = server::load_token_file(a.token_file);
+  if (!a.token_file.empty()) {
+    o.token = server::load_token_file(a.token_file);
+    warn_if_token_file_is_shared(a.token_file);
+  }
+  o.insecure_no_token = a.insecure_no_token;
+  o.public_hosts = a.public_hosts;
+  o.max_connections = a.max_connections;
+  o.max_connections_per_client = a.max_connections_per_client;
+  o.header_timeout = seconds_option(a.header_timeout, "--header-timeout");
+  o.io_timeout = seconds_option(a.io_timeout, "--io-timeout");
+  if (!(a.max_body_mb > 0)) fail(ErrorCode::invalid_argument, "--max-body-mb is {}; expected a positive number", a.max_body_mb);
   o.limits.max_body_bytes = static_cast<std::size_t>(a.max_body_mb * 1024 * 1024);
   o.limits.max_audio_seconds = a.max_audio_seconds;
   o.limits.max_image_pixels = a.max_image_pixels;
@@ -141,6 +170,10 @@ CommandRun add_serve_command(CLI::App& app) {
   cmd->add_option("--gpus", args->gpus, "GPUs in the pool: a count (devices 0..N-1) or 'all' (default)");
   cmd->add_option("--cpu-ranks", args->cpu_ranks, "CPU ranks in the pool when running on the CPU")->capture_default_str();
   cmd->add_option("--host", args->host, "Address to listen on (non-loopback needs --token-file)")->capture_default_str();
+  cmd->add_flag("--insecure-no-token", args->insecure_no_token,
+                "Allow a non-loopback --host without --token-file: anyone who can reach the port runs jobs");
+  cmd->add_option("--public-host", args->public_hosts,
+                  "Without --token-file: another name clients use for this server (Host/Origin check); repeatable");
   cmd->add_option("--port", args->port, "Port (0: any free port, printed on stdout)")->capture_default_str();
   cmd->add_option("--token-file", args->token_file, "File holding the bearer token clients must send");
   cmd->add_option("--data-dir", args->data_dir, "Job database and files")->capture_default_str();
@@ -149,7 +182,17 @@ CommandRun add_serve_command(CLI::App& app) {
   cmd->add_option("--max-image-pixels", args->max_image_pixels, "Largest decoded portrait, width x height")->capture_default_str();
   cmd->add_option("--max-text-chars", args->max_text_chars, "Longest script_text (bytes)")->capture_default_str();
   cmd->add_option("--max-queued-jobs", args->max_queued_jobs, "Unfinished jobs at once (429 beyond)")->capture_default_str();
-  cmd->add_option("--http-threads", args->http_threads, "Connections served at once")->capture_default_str();
+  cmd->add_option("--http-threads", args->http_threads, "Worker threads for requests (uploads, the job store)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", args->max_connections, "Open connections at once (503 beyond)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-client", args->max_connections_per_client,
+                  "Open connections from one client address (503 beyond)")->capture_default_str();
+  cmd->add_option("--header-timeout", args->header_timeout, "Seconds a client has to send a request's header")
+      ->capture_default_str();
+  cmd->add_option("--io-timeout", args->io_timeout,
+                  "Seconds without progress reading a body or writing an answer; idle keep-alive connections")
+      ->capture_default_str();
   cmd->add_option("--drain-timeout", args->drain_timeout, "Seconds SIGTERM waits for running jobs")->capture_default_str();
   cmd->add_option("--job-timeout", args->job_timeout, "Per-job wall-clock limit in seconds (0: none)")->capture_default_str();
   cmd->add_flag("--test-tiny-jobs", args->tiny_jobs, "Demo model only: make every job tiny (for testing the server)")

@@ -11,8 +11,10 @@
 
 namespace talkgen::server {
 
-/// An HTTP-level failure: `status` and a stable `code` ("bad_request", "unauthorized", "payload_too_large",
-/// "conflict", "not_ready", "too_many_jobs", "draining", "not_found") plus a message saying what to do.
+/// An HTTP-level failure: `status` and a stable `code` ("bad_request", "unauthorized", "forbidden",
+/// "payload_too_large", "unsupported_media_type", "method_not_allowed", "range_not_satisfiable", "conflict",
+/// "not_ready", "too_many_jobs", "too_many_connections", "draining", "not_found") plus a message saying
+/// what to do.
 class HttpError : public std::runtime_error {
  public:
   HttpError(int status, std::string code, std::string message)

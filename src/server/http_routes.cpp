@@ -1,189 +1,199 @@
 #include "server/http_routes.hpp"
 
-#include <httplib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-#include <memory>
+#include <cerrno>
+#include <chrono>
 
 #include <nlohmann/json.hpp>
 
 #include "server/api_json.hpp"
-#include "server/auth.hpp"
 #include "server/http_error.hpp"
+#include "server/http_range.hpp"
 #include "server/job_service.hpp"
 #include "server/metrics.hpp"
+#include "server/multipart.hpp"
+#include "server/request_json.hpp"
 #include "server/server.hpp"
-#include "talkgen/planner.hpp"
-
 #include "server/web/web_assets.hpp"
+#include "talkgen/planner.hpp"
 
 namespace talkgen::server {
 
 namespace {
 
 using nlohmann::json;
+using Route = ApiRoutes::Route;
 
-constexpr const char* kJson = "application/json";
+struct RouteMatch {
+  Route route = Route::unknown;
+  std::string job_id;  // percent-decoded
+};
 
-void send_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), kJson);
+// The fixed route table. Paths are matched as sent (ids and routes need no escapes); a job id segment is
+// percent-decoded for the lookup.
+RouteMatch match_route(const std::string& path) {
+  static const std::pair<const char*, Route> kFixed[] = {
+      {"/healthz", Route::healthz}, {"/metrics", Route::metrics},         {"/v1/jobs", Route::jobs},
+      {"/v1/plan", Route::plan},    {"/v1/stats", Route::stats},          {"/v1/stats/reset", Route::stats_reset}};
+  for (const auto& [p, route] : kFixed)
+    if (path == p) return {route, {}};
+  constexpr std::string_view kJobs = "/v1/jobs/";
+  const std::string_view view = path;
+  if (view.size() > kJobs.size() && view.substr(0, kJobs.size()) == kJobs) {
+    std::string_view rest = view.substr(kJobs.size());
+    const auto slash = rest.find('/');
+    const std::string_view id = rest.substr(0, slash);
+    const std::string_view tail = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    auto decoded = percent_decode(id, false);
+    if (id.empty() || !decoded) return {};
+    if (tail.empty()) return {Route::job, std::move(*decoded)};
+    if (tail == "/events") return {Route::job_events, std::move(*decoded)};
+    if (tail == "/video") return {Route::job_video, std::move(*decoded)};
+    return {};
+  }
+  if (path.rfind("/v1/", 0) == 0 || path == "/v1") return {};
+  return {Route::page, {}};
 }
 
-void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message) {
-  res.status = status;
-  res.set_content(error_body(code, message), kJson);
+// The methods each route answers (HEAD wherever GET is).
+const char* allowed_methods(Route route) {
+  switch (route) {
+    case Route::jobs: return "GET, HEAD, POST";
+    case Route::job: return "GET, HEAD, DELETE";
+    case Route::job_events: return "GET";
+    case Route::plan:
+    case Route::stats_reset: return "POST";
+    case Route::healthz:
+    case Route::metrics:
+    case Route::job_video:
+    case Route::stats:
+    case Route::page: return "GET, HEAD";
+    case Route::unknown: return "";
+  }
+  return "";
 }
 
-// Every handler runs inside this: the token is checked (after the body was read, so a refused upload
-// leaves the connection usable), then library errors, HTTP errors and bugs all become JSON.
-template <typename Fn>
-httplib::Server::Handler guarded(const std::string& token, Fn fn) {
-  return [token, fn](const httplib::Request& req, httplib::Response& res) {
-    if (!is_authorized(req, token)) {
-      send_unauthorized(res);
-      return;
-    }
-    try {
-      fn(req, res);
-    } catch (const HttpError& e) {
-      send_error(res, e.status(), e.code(), e.what());
-    } catch (const Error& e) {
-      send_error(res, http_status_for(e.code()), to_string(e.code()), e.what());
-    } catch (const json::exception& e) {
-      send_error(res, 400, "bad_request", fmt::format("malformed JSON value: {}", e.what()));
-    } catch (const std::exception& e) {
-      send_error(res, 500, to_string(ErrorCode::internal), fmt::format("internal error: {}", e.what()));
-    }
-  };
+bool method_allowed(Route route, const std::string& method) {
+  const std::string_view allowed = allowed_methods(route);
+  std::size_t start = 0;
+  while (start < allowed.size()) {
+    const auto end = std::min(allowed.find(", ", start), allowed.size());
+    if (allowed.substr(start, end - start) == method) return true;
+    start = end + 2;
+  }
+  return false;
 }
 
-json parse_body_object(const httplib::Request& req) {
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    throw HttpError(400, "bad_request", "the body is not a JSON object; send Content-Type: application/json");
-  return body;
+// Methods that change something: a cross-site page must not be able to send them (without a token).
+bool is_state_changing(const std::string& method) {
+  return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
 
-int query_int(const httplib::Request& req, const char* key, int fallback, int lo, int hi) {
-  if (!req.has_param(key)) return fallback;
-  const std::string text = req.get_param_value(key);
+HttpResponse send_json(int status, const json& body) { return json_response(status, body.dump()); }
+
+int query_int(const HttpRequest& req, const char* key, int fallback, int lo, int hi) {
+  const auto text = req.query_value(key);
+  if (!text) return fallback;
   try {
     std::size_t used = 0;
-    const long v = std::stol(text, &used);
-    if (used == text.size() && v >= lo && v <= hi) return static_cast<int>(v);
+    const long v = std::stol(*text, &used);
+    if (used == text->size() && v >= lo && v <= hi) return static_cast<int>(v);
   } catch (const std::exception&) {
   }
   throw HttpError(400, "bad_request", fmt::format("query parameter '{}' is '{}'; expected an integer in {}..{}",
-                                                  key, text.substr(0, 40), lo, hi));
+                                                  key, clip_for_message(*text), lo, hi));
 }
 
-void post_job(JobService& jobs, const httplib::Request& req, httplib::Response& res) {
+HttpResponse post_job(JobService& jobs, const HttpRequest& req) {
+  const std::string content_type(req.header("Content-Type").value_or(""));
   JobRequest request;
-  if (req.is_multipart_form_data()) {
-    FormParts parts;
-    for (const auto& [name, part] : req.files) parts[name] = part.content;
-    request = parse_job_form(parts);
-  } else {
+  if (media_type(content_type) == "multipart/form-data")
+    request = parse_job_form(parse_multipart_form(req.body, multipart_boundary(content_type)));
+  else
     request = parse_job_json(req.body);
-  }
   const JobService::Submitted s = jobs.submit(std::move(request));
-  res.set_header("Location", fmt::format("/v1/jobs/{}", s.job["id"].get<std::string>()));
-  send_json(res, s.created ? 201 : 200, s.job);
+  return send_json(s.created ? 201 : 200, s.job)
+      .header("Location", fmt::format("/v1/jobs/{}", s.job["id"].get<std::string>()));
 }
 
-// Range requests: cpp-httplib 0.11 does not bound ranges by the content length, so they are checked
-// (416 when unsatisfiable) and clamped here before it slices the file.
-bool clamp_ranges(const httplib::Request& req, std::size_t size) {
-  auto& ranges = const_cast<httplib::Request&>(req).ranges;  // the Request object itself is not const
-  const auto n = static_cast<ssize_t>(size);
-  for (auto& r : ranges) {
-    if (r.first == -1 && r.second == -1) continue;
-    if (r.first == -1) {  // suffix: the last r.second bytes
-      if (r.second <= 0 || n == 0) return false;
-      r.second = std::min(r.second, n);
-      continue;
-    }
-    if (r.first >= n) return false;
-    if (r.second == -1 || r.second >= n) r.second = n - 1;
-    if (r.second < r.first) return false;
+// The MP4, whole or one byte range (http_range.hpp), streamed from the open file.
+HttpResponse get_video(JobService& jobs, const HttpRequest& req, const std::string& id) {
+  const std::string path = jobs.video_path(id);
+  auto slice = std::make_shared<FileSlice>();
+  slice->fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (slice->fd.get() < 0) {
+    if (errno == ENOENT) throw HttpError(404, "not_found", fmt::format("no video for job '{}' (deleted?)", id));
+    fail(ErrorCode::io_error, "cannot open the video of job {}", id);
   }
-  return true;
-}
-
-void get_video(JobService& jobs, const httplib::Request& req, httplib::Response& res) {
-  const std::string path = jobs.video_path(req.matches[1]);
-  const std::size_t size = std::filesystem::file_size(path);
-  res.set_header("Accept-Ranges", "bytes");
-  if (!clamp_ranges(req, size)) {
-    res.set_header("Content-Range", fmt::format("bytes */{}", size));
-    send_error(res, 416, "bad_request", fmt::format("the Range is outside the video's {} bytes", size));
-    return;
+  struct stat st {};
+  if (::fstat(slice->fd.get(), &st) != 0) fail(ErrorCode::io_error, "cannot read the size of job {}'s video", id);
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const RangeDecision range = decide_range(req.header("Range").value_or(""), size);
+  if (range.kind == RangeDecision::Kind::unsatisfiable)
+    return error_response(416, "range_not_satisfiable",
+                          fmt::format("the Range is outside the video's {} bytes", size))
+        .header("Content-Range", fmt::format("bytes */{}", size))
+        .header("Accept-Ranges", "bytes");
+  HttpResponse r;
+  r.content_type = "video/mp4";
+  r.header("Accept-Ranges", "bytes");
+  if (range.kind == RangeDecision::Kind::partial) {
+    r.status = 206;
+    r.header("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.first + range.length - 1, size));
+    slice->offset = range.first;
+    slice->length = range.length;
+  } else {
+    slice->length = size;
   }
-  auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
-  if (!*file) fail(ErrorCode::io_error, "cannot open the video of job {}", std::string(req.matches[1]));
-  res.set_content_provider(size, "video/mp4", [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-    char buffer[64 * 1024];
-    file->clear();
-    file->seekg(static_cast<std::streamoff>(offset));
-    const auto want = static_cast<std::streamsize>(std::min(length, sizeof buffer));
-    file->read(buffer, want);
-    const std::streamsize got = file->gcount();
-    return got > 0 && sink.write(buffer, static_cast<std::size_t>(got));
-  });
+  r.file = std::move(slice);
+  return r;
 }
 
-// Server-Sent Events: the job object after each change, until it has finished.
-void get_events(JobService& jobs, const ServerOptions& options, const httplib::Request& req,
-                httplib::Response& res) {
-  const std::string id = req.matches[1];
-  if (!jobs.job(id)) throw HttpError(404, "not_found", fmt::format("no job '{}'", id));
-  struct Stream {
-    std::uint64_t seq = 0;
-    std::string last_state;
-    bool ended = false;
-    std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
-  };
-  auto stream = std::make_shared<Stream>();
-  const auto keepalive = options.event_keepalive;
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider("text/event-stream", [&jobs, id, stream, keepalive](std::size_t, httplib::DataSink& sink) {
-    // Runs outside the handler's try: nothing may escape from here.
+// Server-Sent Events: the job object after each change, until it has finished. Polled by the transport
+// (one poll at a time), never waiting: no thread is held while nothing happens.
+class JobEventStream : public EventStream {
+ public:
+  JobEventStream(JobService& jobs, std::string id, std::chrono::milliseconds keepalive)
+      : jobs_(jobs), id_(std::move(id)), keepalive_(keepalive), last_write_(std::chrono::steady_clock::now()) {}
+
+  std::optional<std::string> poll() override {
+    if (ended_ || jobs_.events_stopped()) return std::nullopt;
     try {
-      if (stream->ended || jobs.events_stopped()) {
-        sink.done();
-        return true;
-      }
-      const auto wait = std::min<std::chrono::milliseconds>(keepalive, std::chrono::milliseconds(1000));
-      const auto event = jobs.next_event(id, stream->seq, wait);
+      const auto event = jobs_.next_event(id_, seq_, std::chrono::milliseconds(0));
       const auto now = std::chrono::steady_clock::now();
       if (!event) {
-        if (now - stream->last_write < keepalive) return true;
-        stream->last_write = now;
-        return sink.write(": keep-alive\n\n", 14);
+        if (now - last_write_ < keepalive_) return std::string();
+        last_write_ = now;
+        return std::string(": keep-alive\n\n");
       }
       const std::string state = event->job["state"].get<std::string>();
-      const char* type = state != stream->last_state ? "state" : "progress";
-      const std::string text =
-          fmt::format("id: {}\nevent: {}\ndata: {}\n\n", event->seq, type, event->job.dump());
-      stream->seq = event->seq;
-      stream->last_state = state;
-      stream->ended = event->finished;
-      stream->last_write = now;
-      return sink.write(text.data(), text.size());
+      const char* type = state != last_state_ ? "state" : "progress";
+      seq_ = event->seq;
+      last_state_ = state;
+      ended_ = event->finished;
+      last_write_ = now;
+      return fmt::format("id: {}\nevent: {}\ndata: {}\n\n", event->seq, type, event->job.dump());
     } catch (const std::exception& e) {
-      const std::string text = fmt::format("event: error\ndata: {}\n\n", error_body("internal", e.what()));
-      sink.write(text.data(), text.size());
-      sink.done();
-      return true;
+      ended_ = true;  // this message, then the end
+      return fmt::format("event: error\ndata: {}\n\n", error_body("internal", e.what()));
     }
-  });
-}
+  }
 
-void post_plan(JobService& jobs, const httplib::Request& req, httplib::Response& res) {
-  const json body = parse_body_object(req);
+ private:
+  JobService& jobs_;
+  const std::string id_;
+  const std::chrono::milliseconds keepalive_;
+  std::uint64_t seq_ = 0;
+  std::string last_state_;
+  bool ended_ = false;
+  std::chrono::steady_clock::time_point last_write_;
+};
+
+HttpResponse post_plan(JobService& jobs, const HttpRequest& req) {
+  const json body = parse_request_object(req.body);
   if (!body.contains("duration_sec") || !body["duration_sec"].is_number() || !(body["duration_sec"] > 0))
     throw HttpError(400, "bad_request", "'duration_sec' must be a positive number (seconds of speech)");
   const double duration = body["duration_sec"].get<double>();
@@ -194,10 +204,7 @@ void post_plan(JobService& jobs, const httplib::Request& req, httplib::Response&
   if (body.contains("deadline_sec") && !body["deadline_sec"].is_null())
     limits.deadline_seconds = body["deadline_sec"].get<double>();
   const std::string gpu_type = body.value("gpu_type", "");
-  if (gpu_type.empty()) {
-    send_json(res, 200, plan_to_json(jobs.plan(duration, quality, resolution, limits)));
-    return;
-  }
+  if (gpu_type.empty()) return send_json(200, plan_to_json(jobs.plan(duration, quality, resolution, limits)));
   // A named GPU type: every option with why it does or does not qualify (no error for unmet limits).
   PlanRequest r;
   r.duration_seconds = duration;
@@ -208,7 +215,7 @@ void post_plan(JobService& jobs, const httplib::Request& req, httplib::Response&
   r.budget_usd = limits.budget_usd;
   r.deadline_seconds = limits.deadline_seconds;
   r.include_model_load = false;  // the server keeps its weights loaded
-  send_json(res, 200, plan_to_json(evaluate_plan(r)));
+  return send_json(200, plan_to_json(evaluate_plan(r)));
 }
 
 std::string metrics_text(JobService& jobs, const HttpMetrics& metrics) {
@@ -233,73 +240,147 @@ std::string metrics_text(JobService& jobs, const HttpMetrics& metrics) {
   return out;
 }
 
+std::string not_found_message(const HttpRequest& req) {
+  return fmt::format("no route {} {}; the API is under /v1 (see docs/server-api.md)",
+                     clip_for_message(req.method, 16), clip_for_message(req.path, 80));
+}
+
 }  // namespace
 
-bool is_authorized(const httplib::Request& req, const std::string& token) {
-  if (token.empty()) return true;
-  // (Owned copies: get_header_value / get_param_value return temporaries.)
-  const std::string authorization = req.get_header_value("Authorization");
-  std::string given;
-  if (const auto bearer = bearer_token(authorization)) given = std::string(*bearer);
-  else if (req.has_param("access_token")) given = req.get_param_value("access_token");
-  return !given.empty() && tokens_equal(given, token);
-}
+ApiRoutes::ApiRoutes(JobService& jobs, HttpMetrics& metrics, const ServerOptions& options)
+    : jobs_(jobs), metrics_(metrics), options_(options) {}
 
-void send_unauthorized(httplib::Response& res) {
-  res.status = 401;
-  res.set_header("WWW-Authenticate", "Bearer");
-  res.set_content(error_body("unauthorized", "a valid bearer token is required: send 'Authorization: Bearer "
-                             "<token>' with the token the server was started with (--token-file)"),
-                  "application/json");
-}
+void ApiRoutes::set_port(int port) { hosts_.emplace(options_.host, options_.public_hosts, port); }
 
-void add_routes(httplib::Server& http, JobService& jobs, HttpMetrics& metrics, const ServerOptions& options) {
-  const std::string id = R"(/v1/jobs/([^/]+))";
-  const std::string& token = options.token;
-  http.Post("/v1/jobs", guarded(token, [&jobs](const auto& req, auto& res) { post_job(jobs, req, res); }));
-  http.Get("/v1/jobs", guarded(token, [&jobs](const auto& req, auto& res) {
-    const int limit = query_int(req, "limit", 20, 1, 100);
-    const int offset = query_int(req, "offset", 0, 0, 1 << 30);
-    send_json(res, 200, jobs.list(limit, offset, req.get_param_value("state")));
-  }));
-  http.Get(id, guarded(token, [&jobs](const auto& req, auto& res) {
-    const auto job = jobs.job(req.matches[1]);
-    if (!job) throw HttpError(404, "not_found", fmt::format("no job '{}'", std::string(req.matches[1])));
-    send_json(res, 200, *job);
-  }));
-  http.Get(id + "/events", guarded(token, [&jobs, &options](const auto& req, auto& res) { get_events(jobs, options, req, res); }));
-  http.Get(id + "/video", guarded(token, [&jobs](const auto& req, auto& res) { get_video(jobs, req, res); }));
-  http.Delete(id, guarded(token, [&jobs](const auto& req, auto& res) {
-    json after;
-    switch (jobs.remove(req.matches[1], &after)) {
-      case JobService::Removal::not_found:
-        throw HttpError(404, "not_found", fmt::format("no job '{}'", std::string(req.matches[1])));
-      case JobService::Removal::cancelling: send_json(res, 202, after); break;
-      case JobService::Removal::deleted:
-        send_json(res, 200, json{{"id", std::string(req.matches[1])}, {"deleted", true}});
-        break;
+HttpApplication::Admission ApiRoutes::admit(HttpRequest& req) {
+  Admission a;
+  RouteMatch match = match_route(req.path);
+  req.route_label = route_label(req.path);
+  req.route_id = static_cast<int>(match.route);
+  if (!match.job_id.empty()) req.path_params = {match.job_id};
+  const bool with_token = !options_.token.empty();
+
+  // 1. Who asks. With a token nothing else is said to a caller without it (not even "no such route").
+  if (with_token && match.route != Route::healthz && !request_has_token(req, options_.token)) {
+    a.refusal = unauthorized_response();
+    return a;
+  }
+  const auto host = req.header("Host");
+  if (!host && req.version >= 11) {
+    a.refusal = error_response(400, "bad_request", "an HTTP/1.1 request needs a Host header");
+    return a;
+  }
+  // 2. Without a token: only this server's own names (a DNS-rebinding page sends its own name as Host).
+  if (!with_token && host && hosts_ && !hosts_->allows_host(*host)) {
+    a.refusal = error_response(403, "forbidden",
+                               fmt::format("Host '{}' is not a name of this server: without --token-file it answers "
+                                           "to localhost, 127.0.0.1, [::1], --host and --public-host names only",
+                                           clip_for_message(*host)));
+    return a;
+  }
+  // 3. The route and method.
+  if (match.route == Route::unknown) {
+    a.refusal = error_response(404, "not_found", not_found_message(req));
+    return a;
+  }
+  if (!method_allowed(match.route, req.method)) {
+    a.refusal = error_response(405, "method_not_allowed",
+                               fmt::format("{} takes {}, not {}", req.route_label, allowed_methods(match.route),
+                                           clip_for_message(req.method, 16)))
+                    .header("Allow", allowed_methods(match.route));
+    return a;
+  }
+  // 4. Without a token: writes only from this server's own page (or from clients that send no Origin:
+  // browsers send one with every cross-site POST or DELETE).
+  if (!with_token && is_state_changing(req.method)) {
+    const auto origin = req.header("Origin");
+    if (origin && !(hosts_ && hosts_->allows_origin(*origin))) {
+      a.refusal = error_response(403, "forbidden",
+                                 fmt::format("cross-origin {} refused: Origin '{}' is not this server's own page; "
+                                             "without --token-file only the page the server serves may change "
+                                             "anything",
+                                             req.method, clip_for_message(*origin)));
+      return a;
     }
-  }));
-  http.Post("/v1/plan", guarded(token, [&jobs](const auto& req, auto& res) { post_plan(jobs, req, res); }));
-  http.Get("/v1/stats", guarded(token, [&jobs](const auto&, auto& res) { send_json(res, 200, jobs.stats()); }));
-  http.Post("/v1/stats/reset", guarded(token, [&jobs](const auto&, auto& res) {
-    jobs.reset_stats();
-    send_json(res, 200, jobs.stats());
-  }));
-  http.Get("/healthz", guarded(std::string(), [&jobs](const auto&, auto& res) {
-    if (jobs.draining()) send_json(res, 503, json{{"status", "draining"}});
-    else send_json(res, 200, json{{"status", "ok"}});
-  }));
-  http.Get("/metrics", guarded(token, [&jobs, &metrics](const auto&, auto& res) {
-    res.set_content(metrics_text(jobs, metrics), "text/plain; version=0.0.4");
-  }));
-  // The web page, last: its pattern matches every path the routes above did not take.
-  http.Get("/.*", guarded(token, [](const auto& req, auto& res) {
-    const auto asset = find_web_asset(req.path);
-    if (!asset) throw HttpError(404, "not_found", fmt::format("no route GET {}; the API is under /v1 "
-                                "(see docs/server-api.md)", req.path));
-    res.set_content(std::string(asset->body), std::string(asset->content_type).c_str());
-  }));
+  }
+  // 5. The body: size, encoding and type, from the header.
+  BodyFraming framing;
+  if (auto refusal = check_body_headers(req, options_.limits.max_body_bytes, framing)) {
+    a.refusal = std::move(*refusal);
+    return a;
+  }
+  a.run_inline = match.route == Route::healthz || match.route == Route::page;  // neither waits on anything
+  return a;
+}
+
+HttpResponse ApiRoutes::handle(HttpRequest& req) {
+  try {
+    return dispatch(req);
+  } catch (const HttpError& e) {
+    return error_response(e.status(), e.code(), e.what());
+  } catch (const Error& e) {
+    return error_response(http_status_for(e.code()), to_string(e.code()), e.what());
+  } catch (const json::exception& e) {
+    return error_response(400, "bad_request", fmt::format("malformed JSON value: {}", e.what()));
+  } catch (const std::exception& e) {
+    return error_response(500, to_string(ErrorCode::internal), fmt::format("internal error: {}", e.what()));
+  }
+}
+
+HttpResponse ApiRoutes::dispatch(HttpRequest& req) {
+  const auto route = static_cast<Route>(req.route_id);
+  const std::string id = req.path_params.empty() ? std::string() : req.path_params.front();
+  switch (route) {
+    case Route::healthz:
+      if (jobs_.draining()) return send_json(503, json{{"status", "draining"}});
+      return send_json(200, json{{"status", "ok"}});
+    case Route::metrics: {
+      HttpResponse r = json_response(200, metrics_text(jobs_, metrics_));
+      r.content_type = "text/plain; version=0.0.4";
+      return r;
+    }
+    case Route::jobs:
+      if (req.method == "POST") return post_job(jobs_, req);
+      return send_json(200, jobs_.list(query_int(req, "limit", 20, 1, 100), query_int(req, "offset", 0, 0, 1 << 30),
+                                       req.query_value("state").value_or("")));
+    case Route::job: {
+      if (req.method == "DELETE") {
+        json after;
+        switch (jobs_.remove(id, &after)) {
+          case JobService::Removal::not_found:
+            throw HttpError(404, "not_found", fmt::format("no job '{}'", clip_for_message(id)));
+          case JobService::Removal::cancelling: return send_json(202, after);
+          case JobService::Removal::deleted: return send_json(200, json{{"id", id}, {"deleted", true}});
+        }
+      }
+      const auto job = jobs_.job(id);
+      if (!job) throw HttpError(404, "not_found", fmt::format("no job '{}'", clip_for_message(id)));
+      return send_json(200, *job);
+    }
+    case Route::job_events: {
+      if (!jobs_.job(id)) throw HttpError(404, "not_found", fmt::format("no job '{}'", clip_for_message(id)));
+      HttpResponse r;
+      r.content_type = "text/event-stream";
+      r.header("Cache-Control", "no-cache").header("X-Accel-Buffering", "no");
+      r.events = std::make_shared<JobEventStream>(jobs_, id, options_.event_keepalive);
+      return r;
+    }
+    case Route::job_video: return get_video(jobs_, req, id);
+    case Route::plan: return post_plan(jobs_, req);
+    case Route::stats: return send_json(200, jobs_.stats());
+    case Route::stats_reset:
+      jobs_.reset_stats();
+      return send_json(200, jobs_.stats());
+    case Route::page: {
+      const auto asset = find_web_asset(req.path);
+      if (!asset) throw HttpError(404, "not_found", not_found_message(req));
+      HttpResponse r = json_response(200, std::string(asset->body));
+      r.content_type = std::string(asset->content_type);
+      return r;
+    }
+    case Route::unknown: break;
+  }
+  throw HttpError(404, "not_found", not_found_message(req));
 }
 
 }  // namespace talkgen::server

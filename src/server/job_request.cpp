@@ -207,8 +207,14 @@ JobRequest from_fields(const json& body, std::vector<std::uint8_t> image, std::v
 }
 
 // Decodes one speech track: its length, at least kMinAudioSeconds, and not silent.
-double speech_seconds(const std::vector<std::uint8_t>& bytes, const char* what) {
-  const Audio audio = decode_audio_bytes(bytes.data(), bytes.size());
+// Decoding stops at the server's --max-audio-seconds (read from the header where it states a length), so a
+// few kilobytes that hold hours of silence cost no more than the limit.
+double speech_seconds(const std::vector<std::uint8_t>& bytes, const char* what, const Limits& limits) {
+  DecodeLimits decode_limits;
+  decode_limits.max_seconds = limits.max_audio_seconds;
+  decode_limits.max_pixels = limits.max_image_pixels;  // a video file's picture track is probed too
+  decode_limits.setting = "--max-audio-seconds";
+  const Audio audio = decode_audio_bytes(bytes.data(), bytes.size(), 16000, decode_limits);
   const double seconds = audio.duration_seconds();
   if (seconds < kMinAudioSeconds)
     fail(ErrorCode::invalid_argument, "{} is {:.3f} s long; expected at least {} s of speech", what, seconds,
@@ -287,7 +293,11 @@ JobRequest parse_job_form(const FormParts& parts) {
 
 MediaFacts validate_job_request(const JobRequest& r, const Limits& limits) {
   MediaFacts facts;
-  const Image image = decode_image_bytes(r.image.data(), r.image.size());
+  // The picture size is checked from the header against --max-image-pixels before anything is decoded.
+  DecodeLimits image_limits;
+  image_limits.max_pixels = limits.max_image_pixels;
+  image_limits.setting = "--max-image-pixels";
+  const Image image = decode_image_bytes(r.image.data(), r.image.size(), image_limits);
   facts.image_width = image.width;
   facts.image_height = image.height;
   if (image.width < kMinImageSide || image.height < kMinImageSide)
@@ -298,10 +308,10 @@ MediaFacts validate_job_request(const JobRequest& r, const Limits& limits) {
          "(--max-image-pixels); send a smaller image (the video is 480p or 720p anyway)",
          image.width, image.height, std::int64_t(image.width) * image.height, limits.max_image_pixels);
   if (!r.audio.empty()) {
-    facts.audio_seconds = speech_seconds(r.audio, r.audio2.empty() ? "the audio" : "speaker 1's audio");
+    facts.audio_seconds = speech_seconds(r.audio, r.audio2.empty() ? "the audio" : "speaker 1's audio", limits);
     double video_seconds = facts.audio_seconds;
     if (!r.audio2.empty()) {
-      facts.audio2_seconds = speech_seconds(r.audio2, "speaker 2's audio");
+      facts.audio2_seconds = speech_seconds(r.audio2, "speaker 2's audio", limits);
       video_seconds = r.speaker_timing == SpeakerTiming::one_after_another
                           ? facts.audio_seconds + facts.audio2_seconds
                           : std::max(facts.audio_seconds, facts.audio2_seconds);

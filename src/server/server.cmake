@@ -1,7 +1,12 @@
 # talkgen_server: `talkgen serve`'s HTTP job API over talkgen::Client (src/server/*.cpp), and the web page
 # (src/server/web, its own library). Included from src/CMakeLists.txt. Not a part of libtalkgen.so: the
-# server is an application over the library (like the CLI), so the library does not carry cpp-httplib
+# server is an application over the library (like the CLI), so the library does not carry Boost.Beast
 # and SQLite.
+#
+# HTTP: Boost.Beast + Boost.Asio (Debian's libboost-dev, headers only): asynchronous connections, so idle,
+# slow and streaming clients hold no thread (cpp-httplib's thread-per-connection model could not bound them).
+find_package(Boost 1.74 REQUIRED CONFIG)
+# cpp-httplib is only a client now: `talkgen generate --server` (src/cli/remote_generate.cpp) and the tests.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # Debian's compiled cpp-httplib
 find_package(SQLite3 REQUIRED)
 
@@ -14,8 +19,14 @@ file(GLOB _server_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.cpp)
 add_library(talkgen_server STATIC ${_server_sources})
 target_include_directories(talkgen_server PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_BINARY_DIR}/include
                                           ${PROJECT_SOURCE_DIR}/src)
-target_link_libraries(talkgen_server PUBLIC talkgen_media talkgen_planner PkgConfig::HTTPLIB SQLite::SQLite3
-                                            nlohmann_json::nlohmann_json Threads::Threads)
+target_link_libraries(talkgen_server PUBLIC talkgen_media talkgen_planner SQLite::SQLite3
+                                            nlohmann_json::nlohmann_json Threads::Threads
+                                     PRIVATE Boost::headers
+                                     # Not used by the server: passed on to talkgen_cli's remote client, which
+                                     # links it through this library.
+                                     INTERFACE PkgConfig::HTTPLIB)
+# Beast/Asio as headers only, without the deprecated interfaces.
+target_compile_definitions(talkgen_server PRIVATE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
 # The Client may still be under construction: the pieces that do not need it (store, auth, limits,
 # request parsing) build and test without it.
 if(TARGET talkgen_client)

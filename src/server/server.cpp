@@ -1,12 +1,10 @@
 #include "server/server.hpp"
 
-#include <httplib.h>
-
 #include <chrono>
 
 #include "server/auth.hpp"
-#include "server/http_error.hpp"
 #include "server/http_routes.hpp"
+#include "server/http_transport.hpp"
 #include "server/job_service.hpp"
 #include "server/metrics.hpp"
 #include "talkgen/log.hpp"
@@ -15,30 +13,37 @@ namespace talkgen::server {
 
 namespace {
 
-// When the request being handled on this thread started (cpp-httplib serves a connection on one thread,
-// and the logger runs after the response on that same thread).
-thread_local std::chrono::steady_clock::time_point t_request_start;
-thread_local bool t_request_timed = false;
+// How long a drained server still answers requests in progress once it stops listening.
+constexpr std::chrono::milliseconds kStopGrace{2000};
 
-std::string default_error_message(const httplib::Request& req, int status, const Limits& limits) {
-  switch (status) {
-    case 400: return "the request could not be parsed as HTTP";
-    case 404: return fmt::format("no route {} {}; the API is under /v1 (see docs/server-api.md)", req.method, req.path);
-    case 413:
-      return fmt::format("the request body is over the limit of {} bytes (--max-body-mb {}); send smaller media",
-                         limits.max_body_bytes, limits.max_body_bytes >> 20);
-    case 414: return "the request line is too long";
-    case 416: return "the Range header is not satisfiable";
-    default: return fmt::format("the request was refused with HTTP status {}", status);
-  }
+void check_options(const ServerOptions& o) {
+  if (o.token.empty() && !is_loopback_host(o.host) && !o.insecure_no_token)
+    fail(ErrorCode::invalid_argument, "refusing to listen on '{}' without a token: anyone who can reach it could "
+         "run jobs. Pass --token-file FILE (clients send 'Authorization: Bearer <token>'), listen on 127.0.0.1, or "
+         "accept the risk with --insecure-no-token", o.host);
+  if (o.http_threads < 2) fail(ErrorCode::invalid_argument, "--http-threads is {}; expected 2 or more", o.http_threads);
+  if (o.io_threads < 1) fail(ErrorCode::invalid_argument, "io_threads is {}; expected 1 or more", o.io_threads);
+  if (o.max_connections < 1)
+    fail(ErrorCode::invalid_argument, "--max-connections is {}; expected 1 or more", o.max_connections);
+  if (o.max_connections_per_client < 1)
+    fail(ErrorCode::invalid_argument, "--max-connections-per-client is {}; expected 1 or more",
+         o.max_connections_per_client);
+  if (o.header_timeout.count() <= 0 || o.io_timeout.count() <= 0)
+    fail(ErrorCode::invalid_argument, "--header-timeout and --io-timeout must be positive");
+  if (o.limits.max_body_bytes == 0) fail(ErrorCode::invalid_argument, "--max-body-mb must be positive");
 }
 
-const char* default_error_code(int status) {
-  switch (status) {
-    case 404: return "not_found";
-    case 413: return "payload_too_large";
-    default: return status >= 500 ? "internal" : "bad_request";
-  }
+HttpTransportOptions transport_options(const ServerOptions& o) {
+  HttpTransportOptions t;
+  t.io_threads = o.io_threads;
+  t.worker_threads = o.http_threads;
+  t.max_body_bytes = o.limits.max_body_bytes;
+  t.max_connections = static_cast<std::size_t>(o.max_connections);
+  t.max_connections_per_client = static_cast<std::size_t>(o.max_connections_per_client);
+  t.header_timeout = o.header_timeout;
+  t.io_timeout = o.io_timeout;
+  t.event_poll_interval = o.event_poll_interval;
+  return t;
 }
 
 }  // namespace
@@ -47,83 +52,41 @@ struct Server::Impl {
   ServerOptions options;
   JobService jobs;
   HttpMetrics metrics;
-  httplib::Server http;
+  ApiRoutes routes;
+  HttpTransport http;  // destroyed first: its threads use the routes, the metrics and the jobs
   int port = 0;
 
   explicit Impl(ServerOptions o)
-      : options(std::move(o)), jobs(options.client, options.data_dir, options.limits, options.customize_job) {}
+      : options(std::move(o)),
+        jobs(options.client, options.data_dir, options.limits, options.customize_job),
+        routes(jobs, metrics, options),
+        http(routes, metrics, transport_options(options)) {}
 };
 
 Server::Server(ServerOptions options) {
+  check_options(options);
   if (options.token.empty() && !is_loopback_host(options.host))
-    fail(ErrorCode::invalid_argument, "refusing to listen on '{}' without a token: anyone who can reach it could "
-         "run jobs. Pass --token-file FILE (clients send 'Authorization: Bearer <token>'), or listen on "
-         "127.0.0.1", options.host);
-  if (options.http_threads < 2)
-    fail(ErrorCode::invalid_argument, "--http-threads is {}; expected 2 or more", options.http_threads);
+    log_warn("serve: LISTENING ON '{}' WITHOUT A TOKEN (--insecure-no-token): anyone who can reach this port can "
+             "run jobs, read every job and delete them. Use --token-file unless the network is yours alone.",
+             options.host);
   impl_ = std::make_unique<Impl>(std::move(options));
-  Impl& s = *impl_;
-  httplib::Server& http = s.http;
-
-  const int threads = s.options.http_threads;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-  http.set_payload_max_length(s.options.limits.max_body_bytes);
-  http.set_read_timeout(std::chrono::seconds(30));
-  http.set_write_timeout(std::chrono::seconds(30));
-
-  // Before routing: the clock starts. (The token is checked by each handler, once the body is read.)
-  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    t_request_start = std::chrono::steady_clock::now();
-    t_request_timed = true;
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Errors cpp-httplib answers itself (no route, body over the limit, bad request line): JSON too.
-  http.set_error_handler(httplib::Server::HandlerWithResponse([&s](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    // Without the token, even "no such route" or "too large" says nothing but 401.
-    if (req.path != "/healthz" && !is_authorized(req, s.options.token)) {
-      send_unauthorized(res);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    res.set_content(error_body(default_error_code(res.status), default_error_message(req, res.status, s.options.limits)),
-                    "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    res.status = 500;
-    res.set_content(error_body("internal", "internal error while handling the request"), "application/json");
-  });
-  http.set_logger([&s](const httplib::Request& req, const httplib::Response& res) {
-    const double seconds =
-        t_request_timed ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count() : 0.0;
-    t_request_timed = false;
-    s.metrics.observe(route_label(req.path), req.method, res.status, seconds);
-  });
-  add_routes(http, s.jobs, s.metrics, s.options);
 }
 
 Server::~Server() {
   if (impl_) {
     impl_->jobs.stop_events();
-    impl_->http.stop();
+    impl_->http.stop(std::chrono::milliseconds(0));
   }
 }
 
 int Server::bind() {
   Impl& s = *impl_;
-  if (s.options.port == 0) {
-    s.port = s.http.bind_to_any_port(s.options.host);
-    if (s.port <= 0) fail(ErrorCode::io_error, "cannot listen on {} (any port): is the address local?", s.options.host);
-  } else {
-    if (!s.http.bind_to_port(s.options.host, s.options.port))
-      fail(ErrorCode::io_error, "cannot listen on {}:{}: the port is in use or the address is not local; pick "
-           "another --port (0 = any free one)", s.options.host, s.options.port);
-    s.port = s.options.port;
-  }
+  s.port = s.http.bind(s.options.host, s.options.port);
+  s.routes.set_port(s.port);
   return s.port;
 }
 
-void Server::run() { impl_->http.listen_after_bind(); }
+void Server::run() { impl_->http.run(); }
 
 void Server::drain_and_stop() {
   Impl& s = *impl_;
@@ -136,12 +99,12 @@ void Server::drain_and_stop() {
     s.jobs.wait_idle(std::chrono::seconds(60));
   }
   s.jobs.stop_events();
-  s.http.stop();
+  s.http.stop(kStopGrace);
 }
 
 void Server::stop() {
   impl_->jobs.stop_events();
-  impl_->http.stop();
+  impl_->http.stop(std::chrono::milliseconds(0));
 }
 
 JobService& Server::jobs() { return impl_->jobs; }

@@ -136,6 +136,12 @@ TEST_CASE("validation decodes the media and enforces the limits", "[server][requ
     limits.max_image_pixels = 256 * 256;
     CHECK_THROWS_WITH(validate_job_request(r, limits), Catch::Contains("--max-image-pixels"));
   }
+  SECTION("a 16000x16000 PNG (31 KB) is refused from its header, before any pixel is decoded") {
+    r.image = read_bytes(std::string(TALKGEN_TEST_DATA_DIR) + "/media/limits/black_16000x16000.png");
+    CHECK(http_status_of([&] { validate_job_request(r, limits); }) == 422);
+    CHECK_THROWS_WITH(validate_job_request(r, limits),
+                      Catch::Contains("16000x16000") && Catch::Contains("--max-image-pixels"));
+  }
   SECTION("text over the character limit") {
     r.audio.clear();
     r.script_text = std::string(200, 'a');

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""`talkgen serve` as a process: port 0 + the listening line, token auth, the non-loopback refusal,
-SIGKILL with queued jobs then restart (all finish, nothing runs twice), SIGTERM drain (exit 0).
+"""`talkgen serve` as a process: port 0 + the listening line, token auth (and the warning about a token
+file others can read), the non-loopback refusal and --insecure-no-token, SIGKILL with queued jobs then
+restart (all finish, nothing runs twice), SIGTERM drain (exit 0).
 
 Standard library only. Usage: serve_process_test.py --talkgen build/talkgen --scratch DIR
 """
@@ -53,16 +54,18 @@ def job_body(job_id=None, seed=1):
 class Serve:
     """One `talkgen serve` process on an ephemeral port."""
 
-    def __init__(self, data_dir, *extra, token=None):
+    def __init__(self, data_dir, *extra, token=None, token_mode=0o600):
         self.token = token
+        self.log_path = data_dir + '.log'
         cmd = [ARGS.talkgen, 'serve', '--model', 'demo', '--device', 'cpu', '--port', '0', '--data-dir', data_dir,
                '--test-tiny-jobs', *extra]
         if token:
             token_file = os.path.join(data_dir, '..', os.path.basename(data_dir) + '.token')
             with open(token_file, 'w') as f:
                 f.write(token + '\n')
+            os.chmod(token_file, token_mode)
             cmd += ['--token-file', token_file]
-        self.log = open(data_dir + '.log', 'ab')
+        self.log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log)
         line = self.proc.stdout.readline().decode()
         if not line:
@@ -97,6 +100,10 @@ class Serve:
             time.sleep(0.1)
         raise AssertionError('job %s did not finish in %d s' % (job_id, timeout))
 
+    def logs(self):
+        with open(self.log_path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
     def close(self, sig=signal.SIGTERM, timeout=60):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -130,13 +137,33 @@ class ServeProcessTest(unittest.TestCase):
             self.assertEqual(body['total'], 0)
         finally:
             self.assertEqual(server.close(), 0)
+        self.assertNotIn('chmod 600', server.logs())  # a 0600 token file is fine
+
+    def test_warns_about_a_token_file_others_can_read(self):
+        server = Serve(fresh('auth_shared'), token='process-token-0123456789', token_mode=0o644)
+        try:
+            self.assertEqual(server.request('GET', '/v1/jobs')[0], 200)  # it still starts
+        finally:
+            self.assertEqual(server.close(), 0)
+        self.assertIn('chmod 600', server.logs())
 
     def test_refuses_open_address_without_token(self):
         r = subprocess.run([ARGS.talkgen, 'serve', '--model', 'demo', '--host', '0.0.0.0', '--port', '0',
                             '--data-dir', fresh('open')], capture_output=True, timeout=60)
         self.assertEqual(r.returncode, 11)  # invalid_argument
         self.assertIn(b'--token-file', r.stderr)
+        self.assertIn(b'--insecure-no-token', r.stderr)
         self.assertEqual(r.stdout, b'')
+
+    def test_insecure_no_token_starts_with_a_warning(self):
+        data = fresh('insecure')
+        server = Serve(data, '--host', '0.0.0.0', '--insecure-no-token')
+        try:
+            with urllib.request.urlopen('http://127.0.0.1:%d/healthz' % server.port, timeout=30) as r:
+                self.assertEqual(r.status, 200)
+        finally:
+            self.assertEqual(server.close(), 0)
+        self.assertIn('WITHOUT A TOKEN', server.logs())
 
     def test_sigkill_with_queued_jobs_then_restart(self):
         data = fresh('kill')

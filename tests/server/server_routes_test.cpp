@@ -1,5 +1,6 @@
 // Every route of `talkgen serve` against an in-process server on an ephemeral port (demo model, tiny jobs),
-// through cpp-httplib's client: what a remote client sees.
+// through cpp-httplib's client: what a remote client sees. (The transport's limits, through raw sockets:
+// server_http_limits_test.cpp.)
 #include <catch2/catch.hpp>
 
 #include <httplib.h>
@@ -149,6 +150,34 @@ TEST_CASE("serve: a job through every route", "[server][routes]") {
   auto past_end = http.Get(("/v1/jobs/" + id + "/video").c_str(), {{"Range", fmt::format("bytes={}-", bytes + 5)}});
   REQUIRE(past_end);
   CHECK(past_end->status == 416);
+  CHECK(past_end->get_header_value("Content-Range") == fmt::format("bytes */{}", bytes));
+  // One range per request (docs/server-api.md): several, or bad syntax, get the whole file (RFC 7233 lets a
+  // server ignore Range); the last n bytes; a zero-length suffix is unsatisfiable.
+  const std::string video_path = "/v1/jobs/" + id + "/video";
+  for (const char* ignored : {"bytes=0-1,4-5", "bytes=0-0,-1", "bytes=9-2", "bytes=abc", "items=0-1"}) {
+    INFO(ignored);
+    auto whole = http.Get(video_path.c_str(), {{"Range", ignored}});
+    REQUIRE(whole);
+    CHECK(whole->status == 200);
+    CHECK(whole->body == video->body);
+  }
+  auto last10 = http.Get(video_path.c_str(), {{"Range", "bytes=-10"}});
+  REQUIRE(last10);
+  CHECK(last10->status == 206);
+  CHECK(last10->body == video->body.substr(static_cast<std::size_t>(bytes - 10)));
+  CHECK(last10->get_header_value("Content-Range") == fmt::format("bytes {}-{}/{}", bytes - 10, bytes - 1, bytes));
+  auto first = http.Get(video_path.c_str(), {{"Range", "bytes=0-0"}});  // what the web page asks for
+  REQUIRE(first);
+  CHECK(first->status == 206);
+  CHECK(first->body == video->body.substr(0, 1));
+  auto clamped = http.Get(video_path.c_str(), {{"Range", fmt::format("bytes=10-{}", bytes * 2)}});
+  REQUIRE(clamped);
+  CHECK(clamped->status == 206);
+  CHECK(clamped->body == video->body.substr(10));
+  auto empty_suffix = http.Get(video_path.c_str(), {{"Range", "bytes=-0"}});
+  REQUIRE(empty_suffix);
+  CHECK(empty_suffix->status == 416);
+  CHECK(empty_suffix->get_header_value("Content-Range") == fmt::format("bytes */{}", bytes));
 
   // List (paged), stats, plan, metrics, the page.
   http.Post("/v1/jobs", job_body().dump(), "application/json");  // a second job for paging
@@ -238,6 +267,10 @@ TEST_CASE("serve: bearer token on every route but /healthz, nothing leaked", "[s
   auto open = tiny_server_options(fresh_scratch_dir("auth_open"));
   open.host = "0.0.0.0";
   CHECK_THROWS_WITH(talkgen::server::Server(open), Catch::Contains("--token-file"));
+
+  // The token is checked before anything else: a refused upload is never read.
+  auto options_check = http.Post("/v1/jobs", "{}", "text/plain");
+  require_json_error(options_check, 401, "unauthorized");
 }
 
 TEST_CASE("serve: limits and corrupt media are refused before queueing", "[server][limits]") {
@@ -418,6 +451,13 @@ TEST_CASE("serve: multipart form uploads", "[server][routes]") {
   const json job = parse(r);
   CHECK(job["job_id"] == "form-job");
   CHECK(wait_finished(http, job["id"])["state"] == "succeeded");
+
+  // Malformed forms are 400s that say what is wrong (the parser's cases: server_units_test.cpp).
+  const std::string unterminated = "--b0undary\r\nContent-Disposition: form-data; name=\"quality\"\r\n\r\ndraft";
+  auto bad = http.Post("/v1/jobs", unterminated, "multipart/form-data; boundary=b0undary");
+  require_json_error(bad, 400, "bad_request");
+  CHECK_THAT(bad->body, Catch::Contains("closing boundary"));
+  require_json_error(http.Post("/v1/jobs", unterminated, "multipart/form-data"), 400, "bad_request");  // no boundary
 }
 
 TEST_CASE("serve: two speakers, stored with the job and run by the library", "[server][routes]") {
