@@ -84,28 +84,4 @@ std::string devices_text(const std::vector<std::string>& devices) {
   return s;
 }
 
-bool ProgressLine::print(const JobProgress& p) {
-  static const char* kStages[] = {"preparing", "sampling", "decoding", "encoding", "done"};
-  if (p.state == JobState::retrying && last_state_ != JobState::retrying) {
-    fmt::print(stderr, "{}attempt {} failed; retrying\n", drawn_ ? "\n" : "", p.attempt);
-    drawn_ = false;
-  }
-  last_state_ = p.state;
-  if (p.state != JobState::running) return true;
-  const auto& g = p.generate;
-  const int width = 30;
-  const int filled = static_cast<int>(g.fraction * width);
-  fmt::print(stderr, "\r[{:<{}}] {:3.0f}% {} chunk {}/{} step {}/{}{} ({} device{}{})   ", std::string(filled, '#'),
-             width, g.fraction * 100, kStages[static_cast<int>(g.stage)], g.chunk + 1, std::max(g.chunks, 1), g.step,
-             g.steps, g.eta_seconds >= 0 ? fmt::format(" eta {:.0f}s", g.eta_seconds) : "", p.gpus,
-             p.gpus == 1 ? "" : "s", p.attempt > 1 ? fmt::format(", attempt {}", p.attempt) : "");
-  drawn_ = true;
-  return true;
-}
-
-void ProgressLine::end() {
-  if (drawn_) fmt::print(stderr, "\n");
-  drawn_ = false;
-}
-
 }  // namespace talkgen::cli

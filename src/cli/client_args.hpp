@@ -1,5 +1,5 @@
 // The options `generate` and `batch` share: the model, the devices and the job policy, turned into
-// ClientOptions; and the progress line they draw on a terminal.
+// ClientOptions (progress display: progress_output.hpp).
 #pragma once
 
 #include <chrono>
@@ -34,16 +34,5 @@ void add_client_options(CLI::App& cmd, ClientArgs& args);
 
 /// "cuda:0,cuda:1" / "cpu x2".
 std::string devices_text(const std::vector<std::string>& devices);
-
-/// One line rewritten in place on a terminal (stderr): state, bar, stage, chunk / step, ETA.
-class ProgressLine {
- public:
-  bool print(const JobProgress& p);
-  void end();
-
- private:
-  JobState last_state_ = JobState::queued;
-  bool drawn_ = false;
-};
 
 }  // namespace talkgen::cli

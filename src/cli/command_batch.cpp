@@ -1,15 +1,19 @@
 // `talkgen batch`: a JSON list of jobs run over the device pool by Client::generate_batch (disjoint device
 // groups side by side, the rest queued); one line per job (or a JSON array) in the list's order.
+#include <signal.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/client_args.hpp"
 #include "cli/command.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/run_temp_files.hpp"
 #include "client/job_json.hpp"
 #include "talkgen/client.hpp"
 #include "talkgen/error.hpp"
@@ -53,16 +57,34 @@ int run_batch(const BatchArgs& args) {
   // On the CPU, give the pool enough ranks for the biggest job unless --cpu-ranks says otherwise.
   if (!args.client.cpu_ranks)
     for (const Job& job : jobs) options.cpu_ranks = std::max(options.cpu_ranks, job.gpus.value_or(1));
+  // Ctrl-C / SIGTERM: the first cancels every job (each stops before its next step and removes its
+  // temporary file; queued ones never start); a second quits at once. Like `generate`, exit 17.
+  std::vector<std::string> outputs;
+  for (const Job& job : jobs) outputs.insert(outputs.end(), {job.generate.output_path, job.generate.dump_frames});
+  const RunTempFiles temps(std::move(outputs));
+  InterruptWatch interrupts;
+  interrupts.on_signal([&temps](int count, int) {
+    if (count >= 2) {
+      const int removed = temps.remove_new();
+      fmt::print(stderr, "\ntalkgen: interrupted again: quitting now{}\n",
+                 removed ? fmt::format(" (removed {} temporary file(s))", removed) : std::string());
+      std::fflush(stderr);
+      ::_exit(exit_code_for(ErrorCode::cancelled));
+    }
+    fmt::print(stderr, "\ntalkgen: interrupted: cancelling the jobs (press Ctrl-C again to quit at once)\n");
+  });
+  const InterruptWatch::ResetOnExit reset_handler{&interrupts};
   Client client(options);
 
   std::mutex print_mutex;
   std::map<std::string, JobState> last_state;
   JobCallbacks callbacks;
   const bool live = !args.json && isatty(fileno(stderr));
-  if (live) {
-    // On a terminal, say as they happen which job started, retried or finished (stderr; the summary
-    // in list order goes to stdout at the end).
-    callbacks.progress = [&](const JobProgress& p) {
+  callbacks.progress = [&](const JobProgress& p) {
+    if (interrupts.count() > 0) return false;  // cancels the job at its next step
+    if (live) {
+      // On a terminal, say as they happen which job started, retried or finished (stderr; the summary
+      // in list order goes to stdout at the end).
       std::lock_guard<std::mutex> lock(print_mutex);
       JobState& last = last_state[p.job_id];
       if (p.state != last && p.state == JobState::running)
@@ -70,8 +92,10 @@ int run_batch(const BatchArgs& args) {
       if (p.state != last && p.state == JobState::retrying)
         fmt::print(stderr, "attempt {} of {} failed; it will be retried\n", p.attempt, p.job_id);
       last = p.state;
-      return true;
-    };
+    }
+    return true;
+  };
+  if (live) {
     callbacks.done = [&](const JobResult& r) {
       std::lock_guard<std::mutex> lock(print_mutex);
       fmt::print(stderr, "finished {}\n", result_line(r));
@@ -121,7 +145,8 @@ CommandRun add_batch_command(CLI::App& app) {
       "Examples:\n"
       "  talkgen batch --model demo jobs.json\n"
       "  talkgen batch --model-dir weights/ --device cuda --output-dir out/ --json jobs.json > results.json\n"
-      "Exit code: 0 when every job succeeded, else 10 + the error code of the first failed job.");
+      "Exit code: 0 when every job succeeded, else 10 + the error code of the first failed job. Ctrl-C or SIGTERM\n"
+      "  cancels every job (17, cancelled; no temporary file is left); a second one quits at once.");
   return [args]() { return run_batch(*args); };
 }
 

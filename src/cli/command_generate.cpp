@@ -2,19 +2,27 @@
 // talkgen::Client (device policy, GPU count from the Planner, retries, time limit, job id).
 // `--model demo` runs a tiny untrained model of the real architecture (no downloads); `--model-dir`
 // loads the official weights.
-#include <cstdio>
-#include <optional>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/client_args.hpp"
 #include "cli/command.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/progress_output.hpp"
+#include "cli/run_temp_files.hpp"
 #include "cli/remote_generate.hpp"
 #include "client/job_json.hpp"
 #include "talkgen/client.hpp"
 #include "talkgen/error.hpp"
+#include "talkgen/log.hpp"
 
 namespace talkgen::cli {
 namespace {
@@ -22,7 +30,7 @@ namespace {
 struct GenerateArgs {
   ClientArgs client;
   std::string image, video, audio, text, voice = "en", output, prompt, quality = "quality", resolution = "480p",
-              dump_frames, job_id, server, token_file, audio2, speaker_timing = "one-after-another";
+              dump_frames, job_id, server, token_file, audio2, speaker_timing = "one-after-another", progress = "auto";
   std::vector<double> speaker1_box, speaker2_box;
   std::optional<int> steps;
   std::optional<double> text_guidance, audio_guidance, shift, max_duration;
@@ -70,7 +78,7 @@ Job make_job(const GenerateArgs& args) {
 }
 
 // The same job on a `talkgen serve` host: only the options that describe the video travel.
-int run_on_server(const GenerateArgs& args) {
+int run_on_server(const GenerateArgs& args, ProgressPrinter& printer, InterruptWatch& interrupts) {
   if (!args.video.empty())
     fail(ErrorCode::unsupported, "--video is not available with --server (the server API takes an image)");
   RemoteGenerateArgs r;
@@ -97,21 +105,74 @@ int run_on_server(const GenerateArgs& args) {
   r.job_id = args.job_id;
   r.gpus = args.client.job_gpus();
   r.max_duration_seconds = args.max_duration;
+  r.printer = &printer;
+  r.interrupts = &interrupts;
   return run_remote_generate(r);
 }
 
-int run_generate(const GenerateArgs& args) {
-  if (args.image.empty() == args.video.empty())
-    fail(ErrorCode::invalid_argument, "give exactly one of --image (a portrait) or --video (a video to dub)");
-  if (!args.server.empty()) return run_on_server(args);
-  Client client(args.client.options());
+const char* signal_name(int signo) {
+  return signo == SIGINT ? "Ctrl-C (SIGINT)" : signo == SIGTERM ? "SIGTERM" : "a signal";
+}
+
+// Sends the library's log lines through the progress printer (bar and json modes) for the command's life.
+class LogThroughPrinter {
+ public:
+  explicit LogThroughPrinter(ProgressPrinter& printer, ProgressMode mode) : active_(mode == ProgressMode::bar ||
+                                                                                     mode == ProgressMode::json) {
+    if (active_) set_log_sink([&printer](LogLevel level, std::string_view message) { printer.log(level, message); });
+  }
+  ~LogThroughPrinter() {
+    if (active_) set_log_sink(nullptr);
+  }
+  LogThroughPrinter(const LogThroughPrinter&) = delete;
+  LogThroughPrinter& operator=(const LogThroughPrinter&) = delete;
+
+ private:
+  bool active_;
+};
+
+int run_local(const GenerateArgs& args, ProgressPrinter& printer, InterruptWatch& interrupts) {
   const Job job = make_job(args);
+  const RunTempFiles temps({args.output, args.dump_frames});
+
+  // Ctrl-C / SIGTERM: the first cancels the job through the library (it stops before its next step, and
+  // the MP4 writer removes its temporary file as it unwinds); a second quits at once.
+  std::mutex handle_mutex;
+  std::optional<JobHandle> handle;
+  interrupts.on_signal([&](int count, int signo) {
+    if (count >= 2) {
+      const int removed = temps.remove_new();
+      fmt::print(stderr, "\ntalkgen: {} again: quitting now{}\n", signal_name(signo),
+                 removed ? fmt::format(" (removed {} temporary file(s))", removed) : std::string());
+      std::fflush(stderr);
+      ::_exit(exit_code_for(ErrorCode::cancelled));
+    }
+    printer.note(fmt::format("talkgen: {}: cancelling the job (press Ctrl-C again to quit at once)",
+                             signal_name(signo)));
+    std::lock_guard<std::mutex> lock(handle_mutex);
+    if (handle) handle->cancel();
+  });
+  const InterruptWatch::ResetOnExit reset_handler{&interrupts};
+  Client client(args.client.options());
+
   JobCallbacks callbacks;
-  const bool show_progress = !args.json && isatty(fileno(stderr));
-  ProgressLine line;
-  if (show_progress) callbacks.progress = [&](const JobProgress& p) { return line.print(p); };
-  JobResult r = client.submit(job, callbacks).wait();
-  if (show_progress) line.end();
+  callbacks.progress = [&](const JobProgress& p) {
+    printer.print(progress_event(p));
+    return interrupts.count() == 0;  // covers a signal that came before the handle existed
+  };
+  {
+    std::lock_guard<std::mutex> lock(handle_mutex);
+    if (interrupts.count() > 0)
+      fail(ErrorCode::cancelled, "interrupted ({}) before the job started", signal_name(interrupts.first_signal()));
+    handle = client.submit(job, callbacks);
+  }
+  JobResult r = handle->wait();
+  printer.end();
+  if (interrupts.count() > 0 && r.ok()) {
+    // The signal came after the last point where the job could stop: the video is complete.
+    printer.note(fmt::format("talkgen: the job had already finished when {} came; {} is complete",
+                             signal_name(interrupts.first_signal()), r.video.output_path));
+  }
 
   if (args.json) {
     fmt::print("{}\n", client::result_to_json(r).dump(2));
@@ -129,11 +190,30 @@ int run_generate(const GenerateArgs& args) {
                  v.model_name);
     }
   }
-  if (!r.ok()) {
-    fmt::print(stderr, "talkgen: error ({}): {}\n", to_string(r.error_code), r.error_message);
-    return exit_code_for(r.error_code);
-  }
+  if (!r.ok()) throw Error(r.error_code, r.error_message);
   return 0;
+}
+
+int run_generate(const GenerateArgs& args) {
+  const ProgressMode mode =
+      resolve_progress_mode(parse_progress_mode(args.progress), isatty(fileno(stderr)) != 0);
+  ProgressPrinter printer(mode);
+  const LogThroughPrinter logs(printer, mode);
+  InterruptWatch interrupts;
+  try {
+    if (args.image.empty() == args.video.empty())
+      fail(ErrorCode::invalid_argument, "give exactly one of --image (a portrait) or --video (a video to dub)");
+    if (!args.server.empty()) return run_on_server(args, printer, interrupts);
+    return run_local(args, printer, interrupts);
+  } catch (const Error& e) {
+    // Reported here rather than by main(), so that with --progress json every line on stderr is JSON.
+    if (mode == ProgressMode::json) {
+      printer.note_json({{"event", "error"}, {"code", to_string(e.code())}, {"message", e.what()}});
+    } else {
+      printer.note(fmt::format("talkgen: error ({}): {}", to_string(e.code()), e.what()));
+    }
+    return exit_code_for(e.code());
+  }
 }
 
 }  // namespace
@@ -180,6 +260,7 @@ CommandRun add_generate_command(CLI::App& app) {
   cmd->add_option("--job-id", args->job_id, "Job id for logs and the result (default: a random one)");
   cmd->add_flag("--json", args->json,
                 "Machine-readable result: output, frames, devices, per-stage seconds, estimate, GPU-seconds, cost");
+  add_progress_option(*cmd, args->progress);
   cmd->footer(
       "Examples:\n"
       "  talkgen generate --model demo --quality draft --image examples/portrait.png --audio examples/speech.wav -o demo.mp4\n"
@@ -191,9 +272,18 @@ CommandRun add_generate_command(CLI::App& app) {
       "  talkgen generate --model-dir weights/ --multi-person-weights --image two.jpg --audio left.wav \\\n"
       "      --audio2 right.wav --speaker-timing one-after-another -o dialogue.mp4\n"
       "  talkgen generate --server http://gpu-host:8080 --token-file tok --image face.jpg --audio a.wav -o out.mp4\n"
+      "  talkgen generate --model demo --device cpu --image face.png --audio a.wav -o x.mp4 --progress json 2> progress.jsonl\n"
       "--device auto uses every visible CUDA GPU, else the CPU (and says so); --device cuda fails without a GPU.\n"
+      "Ctrl-C or SIGTERM cancels the job (with --server, on the server too) and exits with 17 (cancelled); no\n"
+      "  partial or temporary file is left. A second Ctrl-C quits at once. A job that had already finished when\n"
+      "  the signal came keeps its video (exit 0).\n"
+      "Progress goes to stderr: a bar on a terminal, else one line per step or stage (--progress lines), or\n"
+      "  one JSON object per event with --progress json: {\"event\": \"progress\", \"job_id\", \"state\", \"stage\",\n"
+      "  \"attempt\", \"gpus\", \"chunk\" (0-based), \"chunks\", \"step\", \"steps\", \"fraction\" (0..1),\n"
+      "  \"eta_seconds\" (null until known), \"elapsed_seconds\"}; log lines and the final error are JSON objects\n"
+      "  too ({\"event\": \"log\" | \"message\" | \"error\", ...}).\n"
       "Exit codes: 0 ok, 2 usage, 10 + the error code otherwise (e.g. 12 not_found, 15 out_of_memory,\n"
-      "  16 device_unavailable, 18 timeout).");
+      "  16 device_unavailable, 17 cancelled, 18 timeout).");
   return [args]() { return run_generate(*args); };
 }
 

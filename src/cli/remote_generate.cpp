@@ -9,7 +9,10 @@
 #endif
 #if TALKGEN_CLI_REMOTE
 
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -22,6 +25,9 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/exit_code.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/progress_output.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
 
@@ -133,6 +139,17 @@ class Session {
   }
 
   std::string path(const std::string& route) const { return url_.base_path + route; }
+
+  /// From another thread (the signal watcher): stops the request under way and every later one.
+  void interrupt() {
+    interrupted_ = true;
+    client_.stop();
+  }
+  bool interrupted() const { return interrupted_; }
+  /// Error(cancelled) once interrupted.
+  void throw_if_interrupted(const std::string& what) const {
+    if (interrupted_) fail(ErrorCode::cancelled, "{}: interrupted", what);
+  }
   const std::string& server() const { return url_.scheme_host_port; }
 
   /// Runs `call` until it gives a final answer; returns a 2xx response, throws Error otherwise.
@@ -142,7 +159,9 @@ class Session {
                        bool retry_not_ready = false) {
     std::string last_problem;
     for (int attempt = 1; attempt <= max_attempts_; ++attempt) {
+      throw_if_interrupted(what);
       httplib::Result r = call();
+      throw_if_interrupted(what);  // a stopped request fails in whatever way the socket's shutdown caused
       double retry_after = 0;
       if (!r) {
         last_problem = fmt::format("cannot reach {} ({})", url_.scheme_host_port, httplib::to_string(r.error()));
@@ -159,7 +178,8 @@ class Session {
         const double delay = backoff_seconds(attempt, retry_after);
         log_debug("{}: {}; retrying in {:.1f} s (attempt {}/{})", what, last_problem, delay, attempt + 1,
                           max_attempts_);
-        std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+        const auto resume = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
+        while (Clock::now() < resume && !interrupted_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     }
     fail(ErrorCode::io_error, "{}: {} (gave up after {} attempts; is `talkgen serve` running there?)", what,
@@ -207,6 +227,7 @@ class Session {
   ServerUrl url_;
   httplib::Client client_;
   int max_attempts_;
+  std::atomic<bool> interrupted_{false};
   std::mt19937 rng_{std::random_device{}()};
 };
 
@@ -240,14 +261,23 @@ httplib::MultipartFormDataItems job_form(const RemoteGenerateArgs& args, const s
   return items;
 }
 
-void print_progress(const json& job) {
-  const double fraction = std::clamp(number_of(job, "progress"), 0.0, 1.0);
-  const int width = 30;
-  const int filled = static_cast<int>(fraction * width);
+// The server's job object (docs/server-api.md) as a progress event; the server sends no elapsed time, so it
+// is this command's own since the submit.
+ProgressEvent remote_progress_event(const json& job, Clock::time_point submitted) {
+  ProgressEvent e;
+  e.job_id = text_of(job, "job_id").empty() ? text_of(job, "id") : text_of(job, "job_id");
+  e.state = text_of(job, "state");
+  e.stage = text_of(job, "stage");
+  e.attempt = static_cast<int>(number_of(job, "attempt"));
+  e.chunk = static_cast<int>(number_of(job, "chunk"));
+  e.chunks = static_cast<int>(number_of(job, "chunks"));
+  e.step = static_cast<int>(number_of(job, "step"));
+  e.steps = static_cast<int>(number_of(job, "steps"));
+  e.fraction = std::clamp(number_of(job, "progress"), 0.0, 1.0);
   const auto eta = job.find("eta_seconds");
-  fmt::print(stderr, "\r[{:<{}}] {:3.0f}% {} {}{}   ", std::string(filled, '#'), width, fraction * 100,
-             text_of(job, "state"), text_of(job, "stage"),
-             eta != job.end() && eta->is_number() ? fmt::format(" eta {:.0f}s", eta->get<double>()) : "");
+  if (eta != job.end() && eta->is_number()) e.eta_seconds = eta->get<double>();
+  e.elapsed_seconds = std::chrono::duration<double>(Clock::now() - submitted).count();
+  return e;
 }
 
 // GET `path`, its body streamed to `on_body` (return false to stop) when the answer is 200. Any other
@@ -272,8 +302,10 @@ httplib::Result get_streamed(Session& session, const std::string& path, const ch
 }
 
 // Follows the job through its event stream until it finishes; reconnects (after reading the job) when
-// the stream ends early. Returns the final job object.
-json follow(Session& session, json job, Clock::time_point deadline, bool show) {
+// the stream ends early. `job` is updated as events come (the caller sees the last state even when this
+// throws).
+void follow(Session& session, json& job, Clock::time_point deadline, ProgressPrinter* printer,
+            Clock::time_point submitted) {
   const std::string id = job.at("id");
   const std::string events = session.path("/v1/jobs/" + id + "/events");
   auto timed_out = [&] { return Clock::now() > deadline; };
@@ -284,7 +316,7 @@ json follow(Session& session, json job, Clock::time_point deadline, bool show) {
     } else if (line.empty() && !data.empty()) {
       try {
         job.update(json::parse(data));
-        if (show) print_progress(job);
+        if (printer) printer->print(remote_progress_event(job, submitted));
       } catch (const json::exception&) {
         log_warn("skipped an unreadable event from the server: {}", data.substr(0, 200));
       }
@@ -303,8 +335,9 @@ json follow(Session& session, json job, Clock::time_point deadline, bool show) {
         buffer.erase(0, eol + 1);
         on_line(line);
       }
-      return !timed_out() && !is_terminal_state(text_of(job, "state"));
+      return !timed_out() && !is_terminal_state(text_of(job, "state")) && !session.interrupted();
     });
+    session.throw_if_interrupted("following job " + id);
     if (r && r->status >= 400 && r->status < 500 && r->status != 429) {
       throw Session::error_from("following job " + id, *r);
     }
@@ -315,18 +348,27 @@ json follow(Session& session, json job, Clock::time_point deadline, bool show) {
     })->body));
     if (!is_terminal_state(text_of(job, "state"))) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
-  if (show) fmt::print(stderr, "\n");
+  if (printer) printer->end();
   if (!is_terminal_state(text_of(job, "state"))) {
     // The caller's limit: free the GPUs for others (one try), then report.
     session.client().Delete(session.path("/v1/jobs/" + id));
     fail(ErrorCode::timeout, "job {} did not finish within the timeout; it was cancelled on the server", id);
   }
-  return job;
 }
 
-// Streams the MP4 to a temp file next to `output`, then renames it into place.
+std::string part_path(const std::string& output) { return fmt::format("{}.{}.part", output, getpid()); }
+
+// Streams the MP4 to a temp file next to `output`, then renames it into place; the temp file never outlives
+// the call (a failure, a refusal or an interrupt removes it).
 void download(Session& session, const std::string& id, const std::string& output, std::int64_t expected_bytes) {
-  const std::string tmp = fmt::format("{}.{}.part", output, getpid());
+  const std::string tmp = part_path(output);
+  struct RemoveUnlessRenamed {
+    const std::string& path;
+    bool renamed = false;
+    ~RemoveUnlessRenamed() {
+      if (!renamed) std::remove(path.c_str());
+    }
+  } part{tmp};
   std::string what = "downloading the video of job " + id;
   session.send(what, [&]() {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -334,26 +376,21 @@ void download(Session& session, const std::string& id, const std::string& output
     httplib::Result r = get_streamed(session, session.path("/v1/jobs/" + id + "/video"), "video/mp4",
                                      [&](const char* bytes, size_t n) {
                                        out.write(bytes, static_cast<std::streamsize>(n));
-                                       return static_cast<bool>(out);
+                                       return static_cast<bool>(out) && !session.interrupted();
                                      });
     out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      fail(ErrorCode::io_error, "writing '{}' failed (disk full?)", tmp);
-    }
+    if (!out) fail(ErrorCode::io_error, "writing '{}' failed (disk full?)", tmp);
     return r;
   }, /*retry_not_ready=*/true);
   std::ifstream check(tmp, std::ios::binary | std::ios::ate);
   const std::int64_t got = check ? static_cast<std::int64_t>(check.tellg()) : -1;
   if (expected_bytes > 0 && got != expected_bytes) {
-    std::remove(tmp.c_str());
     fail(ErrorCode::io_error, "the video of job {} arrived incomplete ({} of {} bytes); run the command again "
          "(the finished job is kept on the server)", id, got, expected_bytes);
   }
-  if (std::rename(tmp.c_str(), output.c_str()) != 0) {
-    std::remove(tmp.c_str());
+  if (std::rename(tmp.c_str(), output.c_str()) != 0)
     fail(ErrorCode::io_error, "cannot move the video to '{}': check the folder is writable", output);
-  }
+  part.renamed = true;
 }
 
 }  // namespace
@@ -364,16 +401,56 @@ int run_remote_generate(const RemoteGenerateArgs& args) {
   Session session(args, read_token(args));
   const std::string job_id = args.job_id.empty() ? random_job_id() : args.job_id;
   const httplib::MultipartFormDataItems form = job_form(args, job_id);
+  ProgressPrinter* const printer = args.printer;
+  auto note = [&](const std::string& line) {
+    if (printer) printer->note(line);
+    else fmt::print(stderr, "{}\n", line);
+  };
+  // Ctrl-C / SIGTERM: the first stops the request under way (the code below then cancels the job on the
+  // server); a second quits at once, removing the partial download.
+  if (args.interrupts) {
+    const std::string part = part_path(args.output);
+    args.interrupts->on_signal([&session, part](int count, int) {
+      if (count >= 2) {
+        ::unlink(part.c_str());
+        fmt::print(stderr, "\ntalkgen: interrupted again: quitting now (the job may still run on the server)\n");
+        std::fflush(stderr);
+        ::_exit(exit_code_for(ErrorCode::cancelled));
+      }
+      session.interrupt();
+    });
+    if (args.interrupts->count() > 0) session.interrupt();
+  }
+  const InterruptWatch::ResetOnExit reset_handler{args.interrupts};
 
   // The same job_id on every attempt: a submit whose answer was lost is found again, not run twice.
   json job = json::parse(session.send("submitting the job to " + session.server(), [&] {
     return session.client().Post(session.path("/v1/jobs"), form);
   })->body);
+  const Clock::time_point submitted = Clock::now();
   const std::string id = job.at("id");
-  const bool show = args.progress && !args.json && isatty(fileno(stderr));
-  if (!args.json) fmt::print(stderr, "job {} {} on {}\n", id, text_of(job, "state"), session.server());
+  if (!args.json) note(fmt::format("job {} {} on {}", id, text_of(job, "state"), session.server()));
 
-  job = follow(session, std::move(job), deadline, show);
+  try {
+    follow(session, job, deadline, printer, submitted);
+  } catch (const Error&) {
+    if (!session.interrupted()) throw;
+    if (printer) printer->end();
+    if (is_terminal_state(text_of(job, "state")))
+      fail(ErrorCode::cancelled, "interrupted: job {} had already {} on {}; nothing was downloaded", id,
+           text_of(job, "state"), session.server());
+    // Free the server's devices: one short try on a fresh connection (the interrupted one was shut down).
+    httplib::Client cancel_client(parse_server_url(args.server_url).scheme_host_port);
+    const std::string token = read_token(args);
+    if (!token.empty()) cancel_client.set_bearer_token_auth(token);
+    cancel_client.set_connection_timeout(std::chrono::seconds(5));
+    cancel_client.set_read_timeout(std::chrono::seconds(5));
+    const httplib::Result r = cancel_client.Delete(session.path("/v1/jobs/" + id));
+    if (r && r->status >= 200 && r->status < 300)
+      fail(ErrorCode::cancelled, "interrupted: job {} was cancelled on {}", id, session.server());
+    fail(ErrorCode::cancelled, "interrupted; cancelling job {} on {} failed ({}): it may still run there", id,
+         session.server(), r ? Session::describe(*r) : httplib::to_string(r.error()));
+  }
   const std::string state = text_of(job, "state");
   if (state != "succeeded") {
     const json error = object_of(job, "error");
@@ -382,7 +459,13 @@ int run_remote_generate(const RemoteGenerateArgs& args) {
     throw Error(error_code_for(code, 0), fmt::format("job {} {} on the server: {}", id, state, message));
   }
   const json result = object_of(job, "result");
-  download(session, id, args.output, static_cast<std::int64_t>(number_of(result, "bytes")));
+  try {
+    download(session, id, args.output, static_cast<std::int64_t>(number_of(result, "bytes")));
+  } catch (const Error&) {
+    if (!session.interrupted()) throw;
+    fail(ErrorCode::cancelled, "interrupted while downloading: nothing was written; the finished job {} is kept on "
+         "{} (GET /v1/jobs/{}/video)", id, session.server(), id);
+  }
 
   if (args.json) {
     json out = job;

@@ -12,6 +12,9 @@
 
 namespace talkgen::cli {
 
+class InterruptWatch;
+class ProgressPrinter;
+
 struct RemoteGenerateArgs {
   std::string server_url;         ///< "http://gpu-host:8080" (https too); a path prefix is kept ("/talkgen")
   std::string token;              ///< bearer token; or:
@@ -32,7 +35,8 @@ struct RemoteGenerateArgs {
   std::int64_t seed = 42;
   std::string job_id;             ///< idempotency key; empty: one is made (so retries never run twice)
   bool json = false;              ///< print the finished job as JSON on stdout instead of a sentence
-  bool progress = true;           ///< progress bar on stderr when it is a terminal
+  ProgressPrinter* printer = nullptr;   ///< shows the job's progress events (nullptr: none)
+  InterruptWatch* interrupts = nullptr; ///< Ctrl-C / SIGTERM: cancel the job on the server, exit `cancelled`
   std::chrono::seconds timeout{30 * 60};  ///< the whole job; past it the job is cancelled on the server
   int max_attempts = 5;           ///< per HTTP request: connection errors, 429 and 5xx are retried
 };
@@ -40,6 +44,8 @@ struct RemoteGenerateArgs {
 /// Runs one job on the server; returns 0 when the MP4 is written. Throws talkgen::Error with the job's
 /// own error code when it failed (invalid_argument for a rejected request, io_error when the server
 /// cannot be reached, timeout, cancelled, ...), so the CLI's exit codes mean the same as for local runs.
+/// A signal (args.interrupts) stops the request under way, cancels an unfinished job on the server and
+/// throws Error(cancelled); no partial download is left; a second signal quits the process at once.
 int run_remote_generate(const RemoteGenerateArgs& args);
 
 }  // namespace talkgen::cli

@@ -13,6 +13,7 @@
 #include "client_test_support.hpp"
 #include "talkgen/planner.hpp"
 #include "error_capture.hpp"
+#include "support/skip.hpp"
 
 using namespace talkgen;
 using namespace std::chrono_literals;
@@ -94,10 +95,7 @@ TEST_CASE("generate: output in memory when no path is given") {
 
 TEST_CASE("device policy: cuda without a GPU is device_unavailable naming why, auto falls back loudly") {
   const DeviceInventory inventory = probe_devices();
-  if (!inventory.cuda.empty()) {
-    WARN("this machine has a CUDA GPU; the no-GPU policy checks do not apply");
-    return;
-  }
+  if (!inventory.cuda.empty()) TALKGEN_SKIP("this machine has a CUDA GPU; the no-GPU policy checks do not apply");
   ClientOptions o = talkgen_test::demo_cpu_options();
   o.device = DevicePolicy::cuda;
   CHECK(code_of([&] { Client c(o); }) == ErrorCode::device_unavailable);

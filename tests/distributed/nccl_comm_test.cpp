@@ -2,6 +2,7 @@
 // collectives run at world 1 (init, the non-blocking call path, the watchdog and teardown still run); the
 // fault-injection cases need at least two GPUs and say so when skipped.
 #include "catch_torch.hpp"
+#include "support/skip.hpp"
 
 #ifdef TALKGEN_WITH_NCCL
 
@@ -91,10 +92,7 @@ TEST_CASE("NcclComm: a throwing rank aborts the group and the runner recovers", 
 
 TEST_CASE("NcclComm: a rank that never arrives times out", "[distributed][nccl][gpu][faults]") {
   const int world = gpus();
-  if (world < 2) {
-    WARN("skipped: needs at least 2 GPUs, this machine has " << world);
-    return;
-  }
+  if (world < 2) TALKGEN_SKIP("needs at least 2 GPUs, this machine has " << world);
   DistributedRunner runner(nccl_options(world, 2s));
   const auto start = Clock::now();
   ErrorCode code = ErrorCode::ok;

@@ -14,6 +14,7 @@
 #include "pipeline/demo_model.hpp"
 #include "pipeline/guided_denoiser.hpp"
 #include "pipeline/pipeline.hpp"
+#include "support/skip.hpp"
 #include "talkgen/distributed.hpp"
 #include "talkgen/error.hpp"
 #include "test_media.hpp"
@@ -340,11 +341,7 @@ TEST_CASE("stage timings: preparing / sampling / decoding and the encoding not h
 TEST_CASE("NcclComm at world size 1 runs the demo pipeline on CUDA like the plain CUDA run",
           "[pipeline][distributed][nccl][gpu]") {
 #ifdef TALKGEN_WITH_NCCL
-  if (!at::hasCUDA()) {
-    WARN("skipped: this build has NCCL but the machine has no CUDA device");
-    SUCCEED();
-    return;
-  }
+  if (!at::hasCUDA()) TALKGEN_SKIP("this build has NCCL but the machine has no CUDA device");
   const at::Device cuda(at::kCUDA, 0);
   Pipeline plain(make_demo_models(cuda));
   const GenerateOptions o = tiny_job(GenerationMode::streaming);
@@ -374,8 +371,7 @@ TEST_CASE("NcclComm at world size 1 runs the demo pipeline on CUDA like the plai
   REQUIRE(chunks.size() == expected_chunks.size());
   CHECK(max_abs_diff(at::cat(chunks, 1), at::cat(expected_chunks, 1)) <= 1e-5);
 #else
-  WARN("skipped: this build has no CUDA/NCCL (the GPU machine runs this case)");
-  SUCCEED();
+  TALKGEN_SKIP("this build has no CUDA/NCCL (the GPU machine runs this case)");
 #endif
 }
 
