@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 
+#include "core/atomic_file.hpp"
 #include "media/encoder_output.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
@@ -60,12 +61,22 @@ class FileOutput final : public EncoderOutput {
       fail(ErrorCode::io_error, "writing the MP4 '{}' failed: {}. Check the free space and permissions of its folder",
            path_, ffmpeg::av_error_string(write_error < 0 ? write_error : ret));
     }
+    // The bytes reach the disk before the name does: after a crash the output is either absent or whole.
+    if (const int fd = ::open(temp_path_.c_str(), O_RDONLY | O_CLOEXEC); fd < 0 || ::fsync(fd) != 0) {
+      const int err = errno;
+      if (fd >= 0) ::close(fd);
+      fail(ErrorCode::io_error, "writing the MP4 '{}' failed: syncing '{}' to disk: {}. Check the free space of its "
+           "folder", path_, temp_path_, std::strerror(err));
+    } else {
+      ::close(fd);
+    }
     if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) {
       int err = errno;
       fail(ErrorCode::io_error, "cannot publish the MP4 '{}': renaming '{}' onto it failed: {}", path_, temp_path_,
            std::strerror(err));
     }
     committed_ = true;
+    sync_folder(fs::path(path_).parent_path().empty() ? std::string(".") : fs::path(path_).parent_path().string());
   }
 
   void discard() noexcept override {
