@@ -209,6 +209,21 @@ TEST_CASE("validation: sources, files, output folder, device counts, limits") {
   check(j, ErrorCode::invalid_argument);
 }
 
+TEST_CASE("validation: text jobs need words and a voice from espeak-ng's list, never a path") {
+  const std::string dir = talkgen_test::fresh_dir("validation_text");
+  Job j = talkgen_test::tiny_job(dir + "/out.mp4");
+  j.generate.audio_path.clear();
+  j.generate.speech_text = "hello there";
+  CHECK(code_of([&] { validate_job(j, 2); }) == ErrorCode::ok);
+  j.generate.speech.voice = "../../../../etc/passwd";
+  CHECK(code_of([&] { validate_job(j, 2); }) == ErrorCode::invalid_argument);
+  j.generate.speech.voice = "no-such-voice";
+  CHECK(code_of([&] { validate_job(j, 2); }) == ErrorCode::invalid_argument);
+  j.generate.speech.voice = "en-us";
+  j.generate.speech_text = " \t\n ";
+  CHECK(code_of([&] { validate_job(j, 2); }) == ErrorCode::invalid_argument);
+}
+
 TEST_CASE("names: device policies and job states") {
   CHECK(parse_device_policy("auto") == DevicePolicy::automatic);
   CHECK(parse_device_policy("CUDA") == DevicePolicy::cuda);
