@@ -136,6 +136,8 @@ struct GenerateProgress {
   double elapsed_seconds = 0.0;
   double eta_seconds = -1.0;     ///< -1 until the first step has been timed
 };
+/// "preparing" | "sampling" | "decoding" | "encoding" | "done": the names progress events carry (CLI, server).
+const char* to_string(GenerateProgress::Stage stage) noexcept;
 /// Return false to cancel: the job stops before its next step with Error(cancelled); no file is left.
 using GenerateProgressCallback = std::function<bool(const GenerateProgress&)>;
 

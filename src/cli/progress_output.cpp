@@ -10,17 +10,6 @@
 namespace talkgen::cli {
 namespace {
 
-const char* stage_name(GenerateProgress::Stage stage) {
-  switch (stage) {
-    case GenerateProgress::Stage::preparing: return "preparing";
-    case GenerateProgress::Stage::sampling: return "sampling";
-    case GenerateProgress::Stage::decoding: return "decoding";
-    case GenerateProgress::Stage::encoding: return "encoding";
-    case GenerateProgress::Stage::done: return "done";
-  }
-  return "preparing";
-}
-
 // "40% sampling chunk 1/2 step 2/4, eta 3s, elapsed 1.2s" for a running job; the state otherwise.
 std::string describe(const ProgressEvent& e) {
   if (e.state == "retrying") return fmt::format("attempt {} failed; retrying", e.attempt);
@@ -69,7 +58,7 @@ ProgressEvent progress_event(const JobProgress& p) {
   e.attempt = p.attempt;
   e.gpus = p.gpus;
   const GenerateProgress& g = p.generate;
-  e.stage = stage_name(g.stage);
+  e.stage = to_string(g.stage);
   e.chunk = g.chunk;
   e.chunks = g.chunks;
   e.step = g.step;

@@ -12,17 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-const char* stage_name(GenerateProgress::Stage stage) {
-  switch (stage) {
-    case GenerateProgress::Stage::preparing: return "preparing";
-    case GenerateProgress::Stage::sampling: return "sampling";
-    case GenerateProgress::Stage::decoding: return "decoding";
-    case GenerateProgress::Stage::encoding: return "encoding";
-    case GenerateProgress::Stage::done: return "done";
-  }
-  return "preparing";
-}
-
 json optional_time(const std::optional<double>& t) { return t ? json(iso_time(*t)) : json(nullptr); }
 
 bool finished_state(const std::string& s) { return s == "succeeded" || s == "failed" || s == "cancelled"; }
@@ -52,7 +41,7 @@ json job_to_json(const JobRecord& r, const LiveProgress* live) {
   const json& res = r.result;
   if (live && !finished) {
     j["progress"] = live->fraction;
-    j["stage"] = stage_name(live->generate.stage);
+    j["stage"] = to_string(live->generate.stage);
     j["chunk"] = live->generate.chunk;
     j["chunks"] = live->generate.chunks;
     j["step"] = live->generate.step;
