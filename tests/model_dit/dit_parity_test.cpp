@@ -105,6 +105,9 @@ TEST_CASE("DiT forward matches the reference (fp32, sharded base + infinitetalk 
   if (hand_over_model()) handed_over() = model;
 }
 
+// The committed LoRA has alpha != rank in most modules and no alpha key in one, at scale 1.75: a merge
+// applying the kohya alpha/rank factor lands up to 2.17 away from the reference, which ignores alpha
+// (tests/data/parity/README.md, logs/gen_dit_lora.log).
 TEST_CASE("DiT forward after a LoRA merge matches the reference's WanLoraWrapper", "[dit][parity][lora]") {
   const auto config = DitConfig::from_json_file(require("config.json").string());
   const auto io = io::open_checkpoint(require("io.safetensors").string());

@@ -100,16 +100,23 @@ TEST_CASE("VAE tiled decode: one tile covering the frame is exactly the untiled 
   CHECK(at::equal(vae->decode(z, one_tile), vae->decode(z)));
 }
 
-// Tiled vs untiled decoding, measured on the tiny random-weight VAE (dim 4), a 12x16 latent
-// (96x128 px, 2 latent frames), tiles of 6 latent px overlapping by 3, on frames in [-1, 1]:
+// Tiled vs untiled decoding on the tiny random-weight VAE (dim 4), a 12x16 latent (96x128 px, 2 latent
+// frames) of N(0, 1) latents, tiles of 6 latent px overlapping by 3, frames in [-1, 1]. This case:
 //   halo 6:                          max |diff| 0.37, mean 0.014
 //   halo 0:                          max |diff| 1.19, mean 0.125
 //   halo 0, overlap 0 (hard seams):  max |diff| 1.60, mean 0.164
-// Tiling is never exact: the mid-level attention sees only its tile (that is most of what remains
-// with a halo: widening it further barely moves the max), and without a halo the zero padding at
-// tile edges reaches ~17 latent px into the tile. Random weights are the worst case (nothing is
-// smooth, every perturbation is amplified), so these bounds (~50% headroom over the measurements)
-// guard the implementation against regressions; they are not a quality figure for the real
+// The reference has no tiled decoding to compare with, so the bounds come from a measured distribution
+// (vae_tiling_measure_test.cpp, run 2026-12-07; numbers in tests/data/parity/README.md, "VAE tiling"):
+// 60 cases (4 random-weight VAEs x 3 latent sizes x white / smooth / encoded-portrait latents). For the
+// layout below (6 / 3 / 6) and N(0, 1) latents like these (24 cases): max |diff| p50 0.27, p90 0.42,
+// largest 0.49; mean p50 0.0084, largest 0.0177. The bounds are those largest values x 1.25: 0.61 and
+// 0.022. (Smooth and encoded-portrait latents reach a max of 1.0 in one case of 36 and a mean of 0.025;
+// the max is a handful of pixels: the 99.9th percentile is ~0.4 of it, < 0.1% of pixels exceed half of
+// it, and it lies within 16 px of the frame edge in 50 of 60 cases.) Across all 60 cases the halo-6 mean
+// is at most 0.21 of the halo-0 mean (median 0.09), hence the 0.25 below. Tiling is never exact: the
+// mid-level attention sees only its tile (most of what remains with a halo), and without a halo the
+// zero padding at tile edges reaches ~17 latent px into the tile. Random weights are the worst case, so
+// these guard the implementation against regressions; they are not a quality figure for the real
 // checkpoint: benchmark_vae with compare_untiled measures that on the real weights.
 TEST_CASE("VAE tiled decode stays close to untiled decoding", "[vae][tiling]") {
   auto vae = tiny_vae();
@@ -126,8 +133,8 @@ TEST_CASE("VAE tiled decode stays close to untiled decoding", "[vae][tiling]") {
     return e;
   };
   const Measured halo = measure(tiles(6, 3, 6)), plain = measure(tiles(6, 3, 0)), seams = measure(tiles(6, 0, 0));
-  CHECK(halo.mean <= 0.02);
-  CHECK(halo.max <= 0.55);
+  CHECK(halo.mean <= 0.022);
+  CHECK(halo.max <= 0.61);
   CHECK(halo.mean <= 0.25 * plain.mean);  // the halo removes most of the edge error
   CHECK(plain.mean <= 0.85 * seams.mean);  // the ramps hide part of the seam error (measured 0.76)
 }

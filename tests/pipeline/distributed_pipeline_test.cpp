@@ -301,7 +301,7 @@ TEST_CASE("cancelling on rank 0 stops every rank with Error(cancelled) and leave
 // GenerateOptions::low_memory decodes through model/vae/vae_tiling.hpp. The demo's frames are small (10 x 10
 // latent px), so the default tiles (32) are one tile: exactly the untiled decode. With tiles 6 / overlap 3 /
 // halo 6 (what tests/model_vae/vae_tiling_test.cpp measures) there are 2 x 2 tiles whose halo spans the whole
-// frame: within the bounds documented there (mean <= 0.02, max <= 0.55; here ~1e-7, but not bit-equal, so
+// frame: within the bounds documented there (mean <= 0.022, max <= 0.61; here ~1e-7, but not bit-equal, so
 // the tiled path ran). A halo of 3 leaves each tile part of the frame: random weights then put it between
 // that file's halo-6 and halo-0 figures (measured mean 0.06; halo 0 there: mean 0.125).
 TEST_CASE("low_memory decodes in tiles: frames within the tiling tolerance of vae_tiling.hpp", "[pipeline][vae]") {
@@ -320,8 +320,8 @@ TEST_CASE("low_memory decodes in tiles: frames within the tiling tolerance of va
   };
   const at::Tensor documented = tiled_diff(model::vae::TileOptions{6, 3, 6});
   CHECK(documented.max().item<double>() > 0);
-  CHECK(documented.mean().item<double>() <= 0.02);
-  CHECK(documented.max().item<double>() <= 0.55);
+  CHECK(documented.mean().item<double>() <= 0.022);
+  CHECK(documented.max().item<double>() <= 0.61);
   const at::Tensor partial = tiled_diff(model::vae::TileOptions{6, 3, 3});
   CHECK(partial.mean().item<double>() <= 0.125);
 }

@@ -23,6 +23,13 @@ and the shims use and torch 1.13 lacks):
 
     /usr/bin/python3 tools/parity/gen_dit.py --ref .ref/infinitetalk --two-person-only
 
+--lora-only likewise loads the saved weights, checks the plain output, and remakes only the LoRA:
+lora.safetensors (make_lora: per-module alpha != rank, one module without an alpha key) and io.safetensors'
+out_lora and lora_scale, every other tensor of io.safetensors kept byte for byte. It also logs how far the
+kohya/diffusers alpha/rank rule (which the reference does not apply) would land from out_lora.
+
+    /usr/bin/python3 tools/parity/gen_dit.py --ref .ref/infinitetalk --out tests/data/parity --lora-only
+
 --full uses the 14B widths (dim 5120, 40 heads, ffn 13824, real audio/CLIP/text dims) with --layers
 blocks (default all 40: 18.88 B parameters) on CUDA; point TALKGEN_DIT_PARITY_DIR at --out to compare.
 All 40 fit one 80 GB GPU in fp32: the weights take 70.3 GiB and the reference's forward at 21 frames of
@@ -138,15 +145,18 @@ _einops_stand_in()
 
 
 def _import_only_stand_ins():
-    """multitalk_utils imports tqdm and torchvision at module level for its video helpers, which the
-    DiT never calls: empty modules where they are absent."""
-    for name, attrs in (("tqdm", {"tqdm": lambda it=None, **kw: it}), ("torchvision", {})):
+    """multitalk_utils imports tqdm, torchvision, imageio and skimage.color at module level for its video
+    helpers, which the DiT never calls: empty modules where they are absent (Debian's python3 has none)."""
+    for name, attrs in (("tqdm", {"tqdm": lambda it=None, **kw: it}), ("torchvision", {}), ("imageio", {}),
+                        ("skimage", {})):
         try:
             importlib.import_module(name)
         except ImportError:
             m = types.ModuleType(name)
             vars(m).update(attrs)
             sys.modules[name] = m
+            if name == "skimage":  # `from skimage import color`
+                m.color = sys.modules["skimage.color"] = types.ModuleType("skimage.color")
 
 
 _import_only_stand_ins()
@@ -154,8 +164,13 @@ _import_only_stand_ins()
 import common
 import harness
 
-LORA_SCALE = 0.7
-LORA_RANK = 4
+# The LoRA fixture (see make_lora): a scale other than 1 and per-module alpha != rank, so that a merge
+# applying the kohya/diffusers alpha/rank factor (which the reference does not) cannot match.
+LORA_SCALE = 1.75
+# (module, rank, alpha or None for no .alpha key); the module paths use the last block as `{last}`.
+LORA_MODULES = [("blocks.0.self_attn.q", 4, 1.5), ("{last}.ffn.0", 4, 8.0), ("blocks.0.cross_attn.k_img", 4, None),
+                ("{last}.audio_cross_attn.kv_linear", 2, 0.5), ("head.head", 4, 4.0)]
+LORA_SEED_OFFSET = 3  # the LoRA draws from its own generator (seed + 3): --lora-only remakes it alone
 WEIGHT_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
 FULL_SHARDS = 7  # Wan2.1-I2V-14B's diffusion_pytorch_model-0000N-of-00007.safetensors
 
@@ -170,6 +185,9 @@ def extra_args(p):
     p.add_argument("--size", default="480x832", help="--full only: HxW in pixels")
     p.add_argument("--two-person-only", action="store_true",
                    help="tiny only: load the weights of an existing dit/ folder and write io_2p.safetensors")
+    p.add_argument("--lora-only", action="store_true",
+                   help="tiny only: load the weights of an existing dit/ folder, rewrite lora.safetensors and "
+                        "io.safetensors' out_lora / lora_scale (every other tensor kept as it is)")
 
 
 def tiny_config():
@@ -304,33 +322,58 @@ def save_checkpoints_streamed(model, out_dir, meta, dtype, n_shards=FULL_SHARDS)
 
 
 def make_lora(model, g):
-    """lightx2v-style keys: lora_down/lora_up/alpha on linears, diff on a norm weight, diff_b on a bias."""
+    """lightx2v-style keys: lora_down/lora_up (+ alpha on all but one) on linears, diff on a norm weight,
+    diff_b on a bias. The reference ignores the alpha tensors (delta = up @ down * scale); they differ from
+    the rank, and from each other, so the fixture tells the two conventions apart."""
     lora = {}
     last = f"blocks.{len(model.blocks) - 1}"
-    targets = ["blocks.0.self_attn.q", f"{last}.ffn.0", "blocks.0.cross_attn.k_img",
-               f"{last}.audio_cross_attn.kv_linear", "head.head"]
     params = dict(model.named_parameters())
-    for t in targets:
+    for module, rank, alpha in LORA_MODULES:
+        t = module.format(last=last)
         w = params[t + ".weight"]
         out_f, in_f = w.shape
-        lora[f"diffusion_model.{t}.lora_down.weight"] = torch.randn(LORA_RANK, in_f, generator=g) / math.sqrt(in_f)
-        lora[f"diffusion_model.{t}.lora_up.weight"] = torch.randn(out_f, LORA_RANK, generator=g) * 0.3
-        # alpha == rank: the reference ignores alpha; talkgen scales by alpha/rank, equal here.
-        lora[f"diffusion_model.{t}.alpha"] = torch.tensor(float(LORA_RANK))
+        lora[f"diffusion_model.{t}.lora_down.weight"] = torch.randn(rank, in_f, generator=g) / math.sqrt(in_f)
+        lora[f"diffusion_model.{t}.lora_up.weight"] = torch.randn(out_f, rank, generator=g) * 0.2
+        if alpha is not None:
+            lora[f"diffusion_model.{t}.alpha"] = torch.tensor(float(alpha))
     lora["diffusion_model.blocks.0.self_attn.norm_q.diff"] = 0.1 * torch.randn(params["blocks.0.self_attn.norm_q.weight"].shape, generator=g)
     lora[f"diffusion_model.{last}.cross_attn.o.diff_b"] = 0.1 * torch.randn(params[f"{last}.cross_attn.o.bias"].shape, generator=g)
     return lora
 
 
+def with_alpha_over_rank(lora):
+    """The same LoRA with every lora_up multiplied by its alpha / rank: merged the reference's way, it gives
+    what the kohya/diffusers convention would (used only to report that the fixture separates the two)."""
+    out = dict(lora)
+    for k in lora:
+        if k.endswith(".alpha"):
+            up = k[: -len(".alpha")] + ".lora_up.weight"
+            out[up] = lora[up] * (lora[k].item() / lora[up].shape[1])
+    return out
+
+
+def merge_reference_lora(model, ref_dir, lora, device):
+    """The reference's merge (wan/wan_lora.py) at LORA_SCALE. device="cpu" selects its float32 path; the
+    weights here are float32, so its cast of the file to param_dtype changes nothing."""
+    wan_lora = import_lora_wrapper(ref_dir)
+    wan_lora.WanLoraWrapper(model)._apply_lora_weights({k: v.to(device) for k, v in lora.items()},
+                                                        LORA_SCALE, device="cpu")
+
+
 def import_lora_wrapper(ref_dir):
-    for name in ("loguru",):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # only `logger.info` is used
-            import logging
-            m = types.ModuleType(name)
-            m.logger = logging.getLogger("wan_lora")
-            sys.modules[name] = m
+    try:
+        importlib.import_module("loguru")
+    except ImportError:  # only `logger.info` is used
+        import logging
+        m = types.ModuleType("loguru")
+        m.logger = logging.getLogger("wan_lora")
+        sys.modules["loguru"] = m
+    try:
+        importlib.import_module("safetensors")
+    except ImportError:  # safe_open reads the file in _load_lora_file; the generator passes the tensors itself
+        m = types.ModuleType("safetensors")
+        m.safe_open = None
+        sys.modules["safetensors"] = m
     return importlib.import_module("wan.wan_lora")
 
 
@@ -366,6 +409,12 @@ def load_safetensors(path):
             bits = np.frombuffer(blob[a:b], dtype=np.uint16).astype(np.uint32) << 16
             out[k] = torch.from_numpy(bits.view(np.float32)).reshape(v["shape"])
     return out
+
+
+def safetensors_header(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(n))
 
 
 def load_saved_weights(model, out_dir):
@@ -413,6 +462,43 @@ def run_two_person(model, g, cfg, frames, lat_h, lat_w, device):
                     seq_len=lat_t * lat_h * lat_w // 4, clip_fea=d(inp["clip_fea"]), y=d(inp["y"]),
                     audio=d(inp["audio"]), ref_target_masks=d(inp["ref_target_masks"]))
     return dict(inp, out=out.float().cpu())
+
+
+def regenerate_lora(mm, cfg, ref_dir, model, io1, out_dir, meta, seed, device):
+    """--lora-only: a new LoRA (make_lora, generator seed + LORA_SEED_OFFSET) merged by the reference into
+    `model` (the committed base weights, already checked against io.safetensors' `out`); rewrites
+    lora.safetensors and, in io.safetensors, only `out_lora` and `lora_scale`."""
+    io_path = os.path.join(out_dir, "io.safetensors")
+    header = safetensors_header(io_path)
+    dtypes = {v["dtype"] for k, v in header.items() if k != "__metadata__"}
+    assert dtypes == {"F32"}, f"io.safetensors holds {dtypes}: rewriting it here would change them"
+    lora = make_lora(model, torch.Generator().manual_seed(seed + LORA_SEED_OFFSET))
+    common.save_safetensors(lora, os.path.join(out_dir, "lora.safetensors"), metadata=meta)
+    merge_reference_lora(model, ref_dir, lora, device)
+    out_lora = run_reference(model, io1, device)
+
+    # What the alpha/rank convention would give, on a fresh copy of the base weights: logged to show that
+    # the fixture separates the two (a merge applying alpha/rank fails the parity test by this much).
+    alt = build_model(mm, cfg)
+    load_saved_weights(alt, out_dir)
+    alt = alt.to(device)
+    merge_reference_lora(alt, ref_dir, with_alpha_over_rank(lora), device)
+    out_alt = run_reference(alt, io1, device)
+
+    names = [k for k in header if k != "__metadata__"]
+    io = {k: io1[k] for k in names}
+    io["out_lora"] = out_lora
+    io["lora_scale"] = torch.tensor([LORA_SCALE])
+    io_meta = dict(header.get("__metadata__", {}))
+    io_meta["lora_regenerated"] = json.dumps({k: meta[k] for k in ("torch", "device", "reference_commit")}
+                                             | {"seed": str(seed + LORA_SEED_OFFSET), "mode": "--lora-only"})
+    common.save_safetensors(io, io_path, metadata=io_meta)
+    modules = ", ".join(f"{m.format(last='blocks.' + str(cfg['num_layers'] - 1))} rank {r} alpha {a}"
+                        for m, r, a in LORA_MODULES)
+    print(f"dit lora: {modules}; scale {LORA_SCALE}")
+    print(f"dit lora: max|out_lora - out| {(out_lora - io1['out']).abs().max():.4f}, max|out_lora| "
+          f"{out_lora.abs().max():.4f}; the alpha/rank convention would differ from out_lora by max "
+          f"{(out_alt - out_lora).abs().max():.4f} -> {out_dir}")
 
 
 def run_reference(model, inp, device):
@@ -491,11 +577,9 @@ def generate_full(mm, ref_dir, cfg, out_dir, meta, seed, frames, lat_h, lat_w, d
           "CPU (75 GB in fp32 for 40 blocks) and runs five CPU forwards", flush=True)
 
     t0 = time.time()
-    lora = make_lora(model, g)
+    lora = make_lora(model, torch.Generator().manual_seed(seed + LORA_SEED_OFFSET))
     common.save_safetensors(lora, os.path.join(out_dir, "lora.safetensors"), metadata=meta)
-    wan_lora = import_lora_wrapper(ref_dir)
-    wan_lora.WanLoraWrapper(model)._apply_lora_weights({k: v.to(device) for k, v in lora.items()},
-                                                        LORA_SCALE, device="cpu")
+    merge_reference_lora(model, ref_dir, lora, device)
     out_lora = run_reference(model, inp, device)
     report("LoRA merge + reference forward", t0, device)
 
@@ -507,7 +591,8 @@ def generate_full(mm, ref_dir, cfg, out_dir, meta, seed, frames, lat_h, lat_w, d
 
 def main():
     args = common.parse_args("InfiniteTalk DiT parity data", extra_args)
-    assert not (args.full and args.two_person_only), "--two-person-only is for the tiny folder"
+    assert not (args.full and (args.two_person_only or args.lora_only)), "--*-only modes are for the tiny folder"
+    assert not (args.two_person_only and args.lora_only), "one of --two-person-only and --lora-only"
     device = torch.device("cuda" if args.full else args.device)
     weights_dtype = WEIGHT_DTYPES[args.weights_dtype or ("bf16" if args.full else "f32")]
     # fp32 parity: no TF32 in the patch-embedding convolution or the matmuls.
@@ -545,7 +630,7 @@ def main():
     # The two-speaker inputs draw from their own generator: adding them left every other file unchanged.
     g2 = torch.Generator().manual_seed(args.seed + 2)
     model = build_model(mm, cfg)
-    if args.two_person_only:
+    if args.two_person_only or args.lora_only:
         load_saved_weights(model, out_dir)
         model = model.to(device)
         # This torch (and the stand-ins above) must reproduce the saved one-speaker output first.
@@ -553,6 +638,9 @@ def main():
         err = (run_reference(model, io1, device) - io1["out"]).abs().max().item()
         print(f"dit: one-speaker output re-run here vs io.safetensors: max abs diff {err:.3g}")
         assert err <= 1e-4 * max(1.0, io1["out"].abs().max().item()), "this environment does not reproduce io.safetensors"
+        if args.lora_only:
+            regenerate_lora(mm, cfg, args.ref, model, io1, out_dir, meta, args.seed, device)
+            return
         io2 = run_two_person(model, g2, cfg, frames, lat_h, lat_w, device)
         common.save_safetensors(io2, os.path.join(out_dir, "io_2p.safetensors"), metadata=meta)
         print(f"dit 2p: out {tuple(io2['out'].shape)} max|out| {io2['out'].abs().max():.4f} -> {out_dir}")
@@ -569,11 +657,9 @@ def main():
     io2 = run_two_person(model, g2, cfg, frames, lat_h, lat_w, device)
     common.save_safetensors(io2, os.path.join(out_dir, "io_2p.safetensors"), metadata=meta)
 
-    lora = make_lora(model, g)
+    lora = make_lora(model, torch.Generator().manual_seed(args.seed + LORA_SEED_OFFSET))
     common.save_safetensors(lora, os.path.join(out_dir, "lora.safetensors"), metadata=meta)
-    wan_lora = import_lora_wrapper(args.ref)
-    wan_lora.WanLoraWrapper(model)._apply_lora_weights({k: v.to(device) for k, v in lora.items()},
-                                                        LORA_SCALE, device="cpu")
+    merge_reference_lora(model, args.ref, lora, device)
     out_lora = run_reference(model, inp, device)
 
     io = dict(inp, out=out, out_lora=out_lora, lora_scale=torch.tensor([LORA_SCALE]))

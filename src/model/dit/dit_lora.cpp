@@ -1,5 +1,6 @@
 #include "model/dit/dit_lora.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <ATen/core/grad_mode.h>
@@ -19,6 +20,12 @@ bool strip_suffix(std::string& s, const std::string& suffix) {
 }
 
 std::string shape_text(at::IntArrayRef s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+int64_t element_count(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (const int64_t d : shape) n *= d;
+  return n;
+}
 
 struct Group {
   std::string down, up, alpha, diff, diff_b;
@@ -80,6 +87,9 @@ std::vector<LoraUpdate> plan_lora(torch::nn::Module& module, const io::TensorSou
             in * w.size(0) != w.numel()) {
           problems.push_back(fmt::format("{}: down {} and up {} do not make a delta of '{}' {}", path,
                                          shape_text(down), shape_text(up), path + ".weight", shape_text(w.sizes())));
+        } else if (!g.alpha.empty() && element_count(infos[g.alpha].shape) != 1) {
+          problems.push_back(fmt::format("{}: alpha must be a single number, found shape {}", g.alpha,
+                                         shape_text(infos[g.alpha].shape)));
         } else {
           updates.push_back({path + ".weight", LoraUpdate::Kind::low_rank, g.down, g.up, g.alpha, {}});
         }
@@ -116,36 +126,69 @@ std::vector<LoraUpdate> plan_lora(torch::nn::Module& module, const io::TensorSou
   return updates;
 }
 
+namespace {
+
+// The file's tensor as the reference holds it (cast to the parameter dtype when the file is read),
+// then widened to float32 for the arithmetic.
+at::Tensor read_as(const io::TensorSource& lora, const std::string& key, const at::Tensor& param) {
+  return lora.read(key).to(param.device(), param.scalar_type()).to(at::kFloat);
+}
+
+// What kohya / diffusers would multiply this file's deltas by (alpha / rank), collected for the warning.
+struct AlphaRatios {
+  size_t layers = 0;
+  double min = 0, max = 0;
+  void add(double ratio) {
+    min = layers == 0 ? ratio : std::min(min, ratio);
+    max = layers == 0 ? ratio : std::max(max, ratio);
+    ++layers;
+  }
+};
+
+}  // namespace
+
 size_t merge_lora(torch::nn::Module& module, const io::TensorSource& lora, double scale) {
   const auto updates = plan_lora(module, lora);
   std::map<std::string, at::Tensor> params;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) params[item.key()] = item.value();
 
   at::NoGradGuard no_grad;
-  size_t alpha_differs = 0;
+  AlphaRatios differs;
+  size_t low_rank = 0;
   for (const auto& u : updates) {
     at::Tensor& p = params.at(u.parameter);
-    const auto f32 = at::TensorOptions().dtype(at::kFloat).device(p.device());
+    const auto dtype = p.scalar_type();
     at::Tensor delta;
     if (u.kind == LoraUpdate::Kind::low_rank) {
-      const auto down = lora.read(u.down).to(f32).flatten(1);
-      const auto up = lora.read(u.up).to(f32).flatten(1);
-      double factor = scale;
+      ++low_rank;
+      const auto down = read_as(lora, u.down, p).flatten(1);
+      const auto up = read_as(lora, u.up, p).flatten(1);
+      // delta = (up @ down) * scale, each result in the parameter dtype, as the reference's
+      // torch.matmul(lora_B, lora_A) * alpha on parameter-dtype tensors.
+      delta = at::matmul(up, down).to(dtype).to(at::kFloat).mul_(scale).to(dtype).view(p.sizes());
       if (!u.alpha.empty()) {
         const double alpha = lora.read(u.alpha).to(at::kDouble).item<double>();  // host scalar, load time only
         const double rank = static_cast<double>(down.size(0));
-        factor *= alpha / rank;
-        if (alpha != rank) ++alpha_differs;
+        if (alpha != rank) differs.add(alpha / rank);
       }
-      delta = at::matmul(up, down).mul_(factor).view(p.sizes());
     } else {
-      delta = lora.read(u.diff).to(f32).mul_(scale);
+      delta = read_as(lora, u.diff, p).mul_(scale).to(dtype);
     }
-    p.add_(delta.to(p.scalar_type()));
+    p.add_(delta);
   }
-  if (alpha_differs > 0)
-    log_warn("LoRA '{}': {} layers have alpha != rank; talkgen scales them by alpha/rank, the reference "
-             "InfiniteTalk ignores alpha (results differ from it)", lora.describe(), alpha_differs);
+  if (differs.layers > 0) {
+    const std::string ratio = differs.min == differs.max ? fmt::format("{:g}", differs.min)
+                                                         : fmt::format("{:g} to {:g}", differs.min, differs.max);
+    // One scale reproduces that convention only when every layer would get the same factor (diffs and
+    // layers without an alpha get 1 there).
+    const bool uniform = differs.min == differs.max && differs.layers == low_rank && low_rank == updates.size();
+    const std::string hint =
+        uniform ? fmt::format("; to get that convention instead, use scale {:g}", scale * differs.min) : "";
+    log_warn("LoRA '{}': {} layers have alpha != rank (alpha/rank {}). Like the reference InfiniteTalk, talkgen "
+             "ignores alpha (W += scale * up @ down); kohya/diffusers-style tools would scale these layers by "
+             "alpha/rank{}",
+             lora.describe(), differs.layers, ratio, hint);
+  }
   log_info("LoRA '{}' merged with scale {}: {} parameters updated", lora.describe(), scale, updates.size());
   return updates.size();
 }
