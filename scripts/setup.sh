@@ -13,6 +13,8 @@ packages=(
   libebur128-dev libespeak-ng-dev espeak-ng espeak-ng-data
   libsentencepiece-dev sentencepiece             # umT5 tokenizer; spm_train for test vocabularies
   libcpp-httplib-dev libsqlite3-dev sqlite3      # talkgen serve (sqlite3: to inspect its jobs.db)
+  libboost-dev                                   # talkgen serve: Boost.Beast/Asio HTTP (headers only)
+  libicu-dev                                     # prompt cleaning (ftfy.fix_text): Unicode normalisation
   chromium chromium-driver python3-selenium      # the web page's browser test (headless Chromium)
   python3 python3-torch python3-numpy            # parity fixtures' makers and the Python binding tests
   clang libclang-rt-14-dev                       # libFuzzer harnesses
