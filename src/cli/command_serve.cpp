@@ -30,6 +30,7 @@ struct ServeArgs {
   std::vector<std::string> public_hosts;
   int port = 8080, cpu_ranks = 1, http_threads = 16, max_connections = 256, max_connections_per_client = 16;
   double max_body_mb = 64, max_audio_seconds = 300, drain_timeout = 60, job_timeout = 0;
+  double max_body_memory_mb = 0;  // 0: 4 x --max-body-mb
   double header_timeout = 10, io_timeout = 30;
   std::int64_t max_image_pixels = 4096LL * 4096;
   std::size_t max_text_chars = 5000;
@@ -108,8 +109,15 @@ server::ServerOptions make_options(const ServeArgs& a) {
   o.max_connections_per_client = a.max_connections_per_client;
   o.header_timeout = seconds_option(a.header_timeout, "--header-timeout");
   o.io_timeout = seconds_option(a.io_timeout, "--io-timeout");
-  if (!(a.max_body_mb > 0)) fail(ErrorCode::invalid_argument, "--max-body-mb is {}; expected a positive number", a.max_body_mb);
+  // (Bounded above so the byte counts cannot overflow.)
+  if (!(a.max_body_mb > 0 && a.max_body_mb <= 1048576))
+    fail(ErrorCode::invalid_argument, "--max-body-mb is {}; expected a positive number of MiB, at most 1048576",
+         a.max_body_mb);
   o.limits.max_body_bytes = static_cast<std::size_t>(a.max_body_mb * 1024 * 1024);
+  if (!(a.max_body_memory_mb >= 0 && a.max_body_memory_mb <= 1048576))
+    fail(ErrorCode::invalid_argument, "--max-body-memory-mb is {}; expected MiB from 0 (4 x --max-body-mb) to 1048576",
+         a.max_body_memory_mb);
+  o.limits.max_body_memory_bytes = static_cast<std::size_t>(a.max_body_memory_mb * 1024 * 1024);
   o.limits.max_audio_seconds = a.max_audio_seconds;
   o.limits.max_image_pixels = a.max_image_pixels;
   o.limits.max_text_chars = a.max_text_chars;
@@ -178,6 +186,9 @@ CommandRun add_serve_command(CLI::App& app) {
   cmd->add_option("--token-file", args->token_file, "File holding the bearer token clients must send");
   cmd->add_option("--data-dir", args->data_dir, "Job database and files")->capture_default_str();
   cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body (413 beyond)")->capture_default_str();
+  cmd->add_option("--max-body-memory-mb", args->max_body_memory_mb,
+                  "Memory for request bodies being read, all connections together (503 beyond; 0: 4 x --max-body-mb)")
+      ->capture_default_str();
   cmd->add_option("--max-audio-seconds", args->max_audio_seconds, "Longest speech per job (422 beyond)")->capture_default_str();
   cmd->add_option("--max-image-pixels", args->max_image_pixels, "Largest decoded portrait, width x height")->capture_default_str();
   cmd->add_option("--max-text-chars", args->max_text_chars, "Longest script_text (bytes)")->capture_default_str();

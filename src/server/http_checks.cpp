@@ -134,6 +134,12 @@ std::optional<HttpResponse> check_body_headers(const HttpRequest& req, std::size
                             fmt::format("Transfer-Encoding '{}' is not accepted: send the body as it is, with "
                                         "Content-Length or 'Transfer-Encoding: chunked' (no compression)",
                                         clip_for_message(*te)));
+    // The parser must read the body as chunked too: it judges "chunked" by its own rules (a tab or stray
+    // character around the token makes it not chunked), and a body framed one way here and another way
+    // there is how requests are smuggled.
+    if (!req.chunked)
+      return error_response(400, "bad_request", "the Transfer-Encoding header is not exactly 'chunked'; send "
+                            "'Transfer-Encoding: chunked' without other characters around the word");
     framing.chunked = true;
     framing.has_body = true;
   }

@@ -22,7 +22,10 @@ int http_status_for(ErrorCode code) noexcept {
 }
 
 std::string error_body(const std::string& code, const std::string& message) {
-  return nlohmann::json{{"code", code}, {"message", message}}.dump();
+  // Messages quote request text (an id, a field name, clipped to a few bytes, which can cut a character in
+  // two): bytes that are not UTF-8 become U+FFFD instead of making the error itself fail.
+  return nlohmann::json{{"code", code}, {"message", message}}.dump(-1, ' ', false,
+                                                                   nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace talkgen::server

@@ -13,7 +13,7 @@ namespace talkgen::server {
 
 /// An HTTP-level failure: `status` and a stable `code` ("bad_request", "unauthorized", "forbidden",
 /// "payload_too_large", "unsupported_media_type", "method_not_allowed", "range_not_satisfiable", "conflict",
-/// "not_ready", "too_many_jobs", "too_many_connections", "draining", "not_found") plus a message saying
+/// "not_ready", "too_many_jobs", "too_many_connections", "server_busy", "draining", "not_found") plus a message saying
 /// what to do.
 class HttpError : public std::runtime_error {
  public:

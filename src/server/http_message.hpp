@@ -40,6 +40,10 @@ struct HttpRequest {
   std::string body;       ///< empty until the transport has read it (after admission)
   std::string client;     ///< the peer's address, for logs
   int version = 11;       ///< 10 or 11
+  /// The body's framing as the HTTP parser reads it (the transport fills these from its parser, so the
+  /// checks judge the body the parser will actually read, not their own reading of the header).
+  bool chunked = false;
+  std::optional<std::uint64_t> content_length;
 
   /// Filled by the routes at admission (the transport uses them for metrics and dispatch).
   std::string route_label = "none";      ///< a fixed route pattern, e.g. "/v1/jobs/{id}" (bounded)

@@ -266,6 +266,11 @@ HttpApplication::Admission ApiRoutes::admit(HttpRequest& req) {
     return a;
   }
   const auto host = req.header("Host");
+  // Two Host fields: which one names the server depends on who reads them (a proxy may take the other).
+  if (req.headers.count("Host") > 1) {
+    a.refusal = error_response(400, "bad_request", "the request has more than one Host header");
+    return a;
+  }
   if (!host && req.version >= 11) {
     a.refusal = error_response(400, "bad_request", "an HTTP/1.1 request needs a Host header");
     return a;

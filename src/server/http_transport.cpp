@@ -21,6 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "server/http_body_budget.hpp"
 #include "server/http_checks.hpp"
 #include "server/http_connection_limits.hpp"
 #include "server/http_error.hpp"
@@ -39,8 +40,10 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 // The read buffer of a connection: the header parser stops at max_header_bytes and the body goes into the
-// request as it is parsed, so this only bounds what one read may bring in.
-constexpr std::size_t kReadBufferLimit = 1 << 20;
+// request as it is parsed. Beast applies no limit of its own to a chunk's size line (with its extensions)
+// or to the trailer fields after the last chunk: they must fit in this buffer, and 64 KiB also keeps every
+// trailer field under the 64 KiB at which Beast's field list throws instead of failing the parse.
+constexpr std::size_t kReadBufferLimit = 64 * 1024;
 // Answers to connections over a cap that may be in flight at once; beyond, such a connection is just closed.
 constexpr int kMaxRefusalsInFlight = 64;
 
@@ -113,6 +116,7 @@ struct TransportCore {
   HttpMetrics& metrics;
   const HttpTransportOptions options;
   ConnectionLimiter limiter;
+  BodyMemoryBudget body_budget;
   std::unique_ptr<net::io_context> ioc;
   std::unique_ptr<net::thread_pool> workers;
   std::optional<tcp::acceptor> acceptor;  // on its own strand
@@ -129,6 +133,7 @@ struct TransportCore {
         metrics(m),
         options(std::move(o)),
         limiter(options.max_connections, options.max_connections_per_client),
+        body_budget(options.max_body_memory_bytes),
         ioc(std::make_unique<net::io_context>(options.io_threads)),
         workers(std::make_unique<net::thread_pool>(static_cast<std::size_t>(options.worker_threads))) {}
 
@@ -146,7 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(TransportCore& core, tcp::socket&& socket, std::string client)
       : core_(core), stream_(std::move(socket)), buffer_(kReadBufferLimit), client_(std::move(client)),
-        event_timer_(stream_.get_executor()) {
+        body_reservation_(core.body_budget), event_timer_(stream_.get_executor()) {
     core_.metrics.connection_opened();
   }
 
@@ -199,6 +204,7 @@ class Session : public std::enable_shared_from_this<Session> {
     body_unread_ = false;
     run_inline_ = false;
     body_parser_.reset();
+    body_reservation_.release();
     header_parser_.emplace();
     header_parser_->header_limit(static_cast<std::uint32_t>(core_.options.max_header_bytes));
     // The size is judged by admission, after the token, not here. (Not boost::none: Beast 1.74 compares
@@ -231,6 +237,8 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = head.keep_alive();
     head_only_ = head.method() == http::verb::head;
     const bool has_body = !header_parser_->is_done();
+    request_.chunked = header_parser_->chunked();
+    if (const auto length = header_parser_->content_length()) request_.content_length = *length;
 
     if (!parse_request_target(request_.target, request_.path, request_.query)) {
       body_unread_ = has_body;
@@ -250,6 +258,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     run_inline_ = admission.run_inline;
     if (!has_body) return dispatch();
+    // A Content-Length body is allocated whole when its reading starts: its bytes come out of the budget
+    // first. (A chunked body takes them as it grows: on_body.)
+    if (!request_.chunked && !body_reservation_.grow_to(static_cast<std::size_t>(request_.content_length.value_or(0)))) {
+      body_unread_ = true;
+      return send(no_room_for_body_response(*request_.content_length));
+    }
 
     body_parser_.emplace(std::move(*header_parser_));
     header_parser_.reset();
@@ -282,12 +296,28 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec && is_http_parse_error(ec))
       return send(error_response(400, "bad_request", fmt::format("the request body is malformed: {}", ec.message())));
     if (ec) return close_now();
+    // What the chunked body holds now (its string's capacity: the memory it really takes) must fit.
+    if (request_.chunked && !body_reservation_.grow_to(body_parser_->get().body().capacity()))
+      return send(no_room_for_body_response(std::nullopt));
     if (!body_parser_->is_done()) return read_body();
     body_unread_ = false;
     auto message = body_parser_->release();
     request_.body = std::move(message.body());
     body_parser_.reset();
     dispatch();
+  }
+
+  // 503: the bodies being read have taken --max-body-memory-mb (transient: the client may retry soon).
+  HttpResponse no_room_for_body_response(std::optional<std::uint64_t> length) {
+    const std::size_t mib = core_.options.max_body_memory_bytes >> 20;
+    return error_response(503, "server_busy",
+                          length ? fmt::format("the server is reading other uploads and has no room for this "
+                                               "body of {} bytes now (--max-body-memory-mb {}); retry shortly",
+                                               *length, mib)
+                                 : fmt::format("the uploads being read, this chunked one among them, have taken "
+                                               "all of --max-body-memory-mb {}; retry shortly",
+                                               mib))
+        .header("Retry-After", "1");
   }
 
   // --- answering ---------------------------------------------------------------------------------------
@@ -323,6 +353,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void send(HttpResponse response) {
     if (closed_) return;
+    // The request's body has been used (or refused): its memory goes back to the budget now, not when the
+    // connection reads its next request.
+    body_parser_.reset();
+    request_.body = std::string();
+    body_reservation_.release();
     status_ = response.status;
     keep_alive_ = keep_alive_ && !response.close && !body_unread_ && !stop_requested_ && !core_.stopping;
     if (response.events && !head_only_) return start_events(std::move(response));
@@ -473,6 +508,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string client_;
   std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> body_parser_;
+  BodyReservation body_reservation_;  // this request's share of --max-body-memory-mb
   HttpRequest request_;
   Clock::time_point request_start_;
   int status_ = 0;
@@ -626,6 +662,13 @@ struct HttpTransport::Impl {
 HttpTransport::HttpTransport(HttpApplication& app, HttpMetrics& metrics, HttpTransportOptions options) {
   if (options.io_threads < 1 || options.worker_threads < 1)
     fail(ErrorCode::invalid_argument, "the HTTP server needs at least one I/O and one worker thread");
+  if (options.max_header_bytes > kReadBufferLimit / 2)
+    fail(ErrorCode::invalid_argument, "the header limit of {} bytes is over the {} a read buffer allows",
+         options.max_header_bytes, kReadBufferLimit / 2);
+  if (options.max_body_memory_bytes < options.max_body_bytes)
+    fail(ErrorCode::invalid_argument, "--max-body-memory-mb ({} bytes) is below --max-body-mb ({} bytes): no "
+         "body of the largest size could ever be read; raise it", options.max_body_memory_bytes,
+         options.max_body_bytes);
   impl_ = std::make_unique<Impl>(app, metrics, std::move(options));
 }
 

@@ -8,7 +8,8 @@
 //   2. HttpApplication::admit() decides from the header alone — token, Host, Origin, route, body framing
 //      and size — on the I/O thread, before one byte of the body is read; a refusal is answered at once
 //      (and the connection closed if a body was announced);
-//   3. the body is read, at most --max-body-mb of it, chunked or not (no progress for --io-timeout: closed);
+//   3. the body is read, at most --max-body-mb of it, chunked or not (no progress for --io-timeout: closed),
+//      its bytes taken from a budget all bodies share (--max-body-memory-mb; 503 when it is spent);
 //   4. HttpApplication::handle() answers on a worker thread (or on the I/O thread for answers that never
 //      block, e.g. /healthz); files are streamed from disk; event streams are polled on a timer.
 // Connections are capped in total and per client address; over a cap a connection gets a short 503.
@@ -32,6 +33,8 @@ struct HttpTransportOptions {
   int io_threads = 2;                         ///< threads that run every connection (never blocked)
   int worker_threads = 16;                    ///< --http-threads: handlers that touch the store or decode media
   std::size_t max_body_bytes = std::size_t{64} << 20;  ///< --max-body-mb (chunked bodies by decoded size)
+  /// --max-body-memory-mb: bodies being read, all connections together (503 + Retry-After beyond)
+  std::size_t max_body_memory_bytes = std::size_t{256} << 20;
   std::size_t max_header_bytes = 16 * 1024;   ///< request line and header fields together (431 beyond)
   std::size_t max_connections = 256;          ///< --max-connections
   std::size_t max_connections_per_client = 16;  ///< --max-connections-per-client (by IP address)

@@ -31,6 +31,10 @@ void check_options(const ServerOptions& o) {
   if (o.header_timeout.count() <= 0 || o.io_timeout.count() <= 0)
     fail(ErrorCode::invalid_argument, "--header-timeout and --io-timeout must be positive");
   if (o.limits.max_body_bytes == 0) fail(ErrorCode::invalid_argument, "--max-body-mb must be positive");
+  if (o.limits.body_memory_bytes() < o.limits.max_body_bytes)
+    fail(ErrorCode::invalid_argument, "--max-body-memory-mb is {:g}; expected at least --max-body-mb ({:g}), or no "
+         "body of the largest size could be read", o.limits.body_memory_bytes() / 1048576.0,
+         o.limits.max_body_bytes / 1048576.0);
 }
 
 HttpTransportOptions transport_options(const ServerOptions& o) {
@@ -38,6 +42,7 @@ HttpTransportOptions transport_options(const ServerOptions& o) {
   t.io_threads = o.io_threads;
   t.worker_threads = o.http_threads;
   t.max_body_bytes = o.limits.max_body_bytes;
+  t.max_body_memory_bytes = o.limits.body_memory_bytes();
   t.max_connections = static_cast<std::size_t>(o.max_connections);
   t.max_connections_per_client = static_cast<std::size_t>(o.max_connections_per_client);
   t.header_timeout = o.header_timeout;
