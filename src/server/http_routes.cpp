@@ -4,8 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -192,26 +196,57 @@ class JobEventStream : public EventStream {
   std::chrono::steady_clock::time_point last_write_;
 };
 
+// The fields of POST /v1/plan (docs/server-api.md); any other is refused by name, as for jobs.
+constexpr std::array<const char*, 7> kPlanFields = {"duration_sec", "quality",    "resolution",    "budget_usd",
+                                                    "deadline_sec", "gpu_type", "gpus_available"};
+
+// A number field of a plan request: absent or null -> nullopt; otherwise a finite number in [lo, hi].
+std::optional<double> plan_number(const json& body, const char* key, double lo, double hi) {
+  const auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < lo || it->get<double>() > hi)
+    throw HttpError(400, "bad_request", fmt::format("'{}' must be a number from {:g} to {:g}", key, lo, hi));
+  return it->get<double>();
+}
+
+// A short text field of a plan request (names from fixed lists: never echoed at length).
+std::string plan_text(const json& body, const char* key, const char* fallback) {
+  const auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > 64)
+    throw HttpError(400, "bad_request", fmt::format("'{}' must be a name of at most 64 characters", key));
+  return it->get<std::string>();
+}
+
 HttpResponse post_plan(JobService& jobs, const HttpRequest& req) {
   const json body = parse_request_object(req.body);
-  if (!body.contains("duration_sec") || !body["duration_sec"].is_number() || !(body["duration_sec"] > 0))
+  for (const auto& item : body.items())
+    if (std::find_if(kPlanFields.begin(), kPlanFields.end(), [&](const char* f) { return item.key() == f; }) ==
+        kPlanFields.end())
+      throw HttpError(400, "bad_request",
+                      fmt::format("unknown field '{}' in the plan request; the fields are duration_sec, quality, "
+                                  "resolution, budget_usd, deadline_sec, gpu_type and gpus_available",
+                                  item.key().substr(0, 40)));
+  const auto duration = plan_number(body, "duration_sec", 0, 86400);
+  if (!duration || !(*duration > 0))
     throw HttpError(400, "bad_request", "'duration_sec' must be a positive number (seconds of speech)");
-  const double duration = body["duration_sec"].get<double>();
-  const Quality quality = parse_quality(body.value("quality", "balanced"));
-  const Resolution resolution = parse_resolution(body.value("resolution", "480p"));
+  const Quality quality = parse_quality(plan_text(body, "quality", "balanced"));
+  const Resolution resolution = parse_resolution(plan_text(body, "resolution", "480p"));
   PlanLimits limits;
-  if (body.contains("budget_usd") && !body["budget_usd"].is_null()) limits.budget_usd = body["budget_usd"].get<double>();
-  if (body.contains("deadline_sec") && !body["deadline_sec"].is_null())
-    limits.deadline_seconds = body["deadline_sec"].get<double>();
-  const std::string gpu_type = body.value("gpu_type", "");
-  if (gpu_type.empty()) return send_json(200, plan_to_json(jobs.plan(duration, quality, resolution, limits)));
+  limits.budget_usd = plan_number(body, "budget_usd", 0, 1e9);
+  limits.deadline_seconds = plan_number(body, "deadline_sec", 0, 1e9);
+  const std::string gpu_type = plan_text(body, "gpu_type", "");
+  if (gpu_type.empty()) return send_json(200, plan_to_json(jobs.plan(*duration, quality, resolution, limits)));
   // A named GPU type: every option with why it does or does not qualify (no error for unmet limits).
   PlanRequest r;
-  r.duration_seconds = duration;
+  r.duration_seconds = *duration;
   r.quality = quality;
   r.resolution = resolution;
   r.gpu_type = gpu_type;
-  r.gpus_available = body.value("gpus_available", 8);
+  const auto gpus = plan_number(body, "gpus_available", 1, 1024);
+  if (gpus && *gpus != std::floor(*gpus))
+    throw HttpError(400, "bad_request", "'gpus_available' must be a whole number from 1 to 1024");
+  r.gpus_available = gpus ? static_cast<int>(*gpus) : 8;
   r.budget_usd = limits.budget_usd;
   r.deadline_seconds = limits.deadline_seconds;
   r.include_model_load = false;  // the server keeps its weights loaded

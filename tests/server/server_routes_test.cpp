@@ -208,6 +208,21 @@ TEST_CASE("serve: a job through every route", "[server][routes]") {
   // The demo model on the CPU cannot be sized by the Planner: a typed error, not a made-up plan.
   require_json_error(http.Post("/v1/plan", json{{"duration_sec", 20}}.dump(), "application/json"), 422, "unsupported");
   require_json_error(http.Post("/v1/plan", json{{"quality", "draft"}}.dump(), "application/json"), 400, "bad_request");
+  // Plan requests are held to the same rules as jobs: unknown fields, wrong types and out-of-range numbers are a
+  // 400 naming the field, and long names are never echoed.
+  const auto plan_error = [&](const json& body) {
+    auto res = http.Post("/v1/plan", body.dump(), "application/json");
+    REQUIRE(res);
+    CHECK(res->status == 400);
+    CHECK(res->body.size() < 400);
+    return json::parse(res->body)["message"].get<std::string>();
+  };
+  CHECK_THAT(plan_error(json{{"duration_sec", 20}, {"evil", 1}}), Catch::Contains("unknown field 'evil'"));
+  CHECK_THAT(plan_error(json{{"duration_sec", 20}, {"deadline_sec", "x"}}), Catch::Contains("'deadline_sec'"));
+  CHECK_THAT(plan_error(json{{"duration_sec", 20}, {"gpu_type", "H100"}, {"gpus_available", 99999999999.0}}),
+             Catch::Contains("'gpus_available'"));
+  CHECK_THAT(plan_error(json{{"duration_sec", 20}, {"gpu_type", std::string(100000, 'G')}}),
+             Catch::Contains("'gpu_type'"));
 
   auto metrics = http.Get("/metrics");
   REQUIRE(metrics);
