@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Runs every parity generator (tools/parity/gen_*.py) against the reference checkout and packs the data
 # into $OUT/parity.tar (the device tool returns at most 8 files). Run on the GPU machine:
-#   carry: .ref/infinitetalk    command: bash scripts/device/gen_parity.sh [component ...]
+#   carry: .ref/infinitetalk .ref/ftfy .ref/pydeps
+#   command: python3 -c "import wcwidth" 2>/dev/null || export PYTHONPATH=$PWD/.ref/pydeps; \
+#            bash scripts/device/gen_parity.sh [component ...]
+# .ref/infinitetalk is the reference export (commit 0107cd9); .ref/ftfy the real ftfy 6.3.1 source, which clip,
+# t5 and tokenizers import (tools/parity/harness.py refuses any other); ftfy needs the wcwidth package: where the
+# machine has none, carry Debian's copy in .ref/pydeps/wcwidth. umt5 and pipeline use the machine's transformers;
+# without it (the development machine) tools/parity/shims/transformers stands in and needs node and the npm
+# tokenizers@0.23.2 package in .ref/node (tests/data/parity/README.md).
 # Locally unpack with: tar -xf parity.tar -C tests/data/parity
 set -uo pipefail
 cd "$(dirname "$0")/../.."

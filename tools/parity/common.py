@@ -78,10 +78,17 @@ def write_safetensors(path, entries, metadata=None):
 
 
 def reference_commit(ref_dir):
+    """The reference checkout's commit: its git HEAD when ref_dir is a repository's top level, else
+    TALKGEN_REF_COMMIT (an exported tree such as .ref/infinitetalk has no .git of its own, and asking git there
+    would answer with the enclosing talkgen repository's HEAD)."""
     try:
-        return subprocess.check_output(["git", "-C", ref_dir, "rev-parse", "HEAD"], text=True).strip()
-    except Exception:
-        return os.environ.get("TALKGEN_REF_COMMIT", "unknown")
+        top, head = subprocess.check_output(["git", "-C", ref_dir, "rev-parse", "--show-toplevel", "HEAD"],
+                                            text=True, stderr=subprocess.DEVNULL).split()
+        if os.path.realpath(top) == os.path.realpath(ref_dir):
+            return head
+    except Exception:  # noqa: BLE001 - not a git checkout
+        pass
+    return os.environ.get("TALKGEN_REF_COMMIT", "unknown")
 
 
 def provenance(args, component, config, seed):

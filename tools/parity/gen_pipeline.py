@@ -26,7 +26,7 @@ The tokenizer is tests/data/parity/umt5's (spiece.model + tokenizer.json, from g
 
     python3 tools/parity/gen_pipeline.py --ref .ref/infinitetalk [--device cuda]
 """
-import contextlib, importlib, json, math, os, sys, tempfile, types
+import contextlib, html, importlib, json, math, os, sys, tempfile, types
 
 import torch
 
@@ -38,7 +38,9 @@ import harness  # noqa: E402
 SEED = 777
 BUCKET_DIVISOR = 16
 PORTRAIT_WH = (120, 90)
-PROMPT = "A woman is talking to the camera with a natural expression."
+# Curly quotes and a control character: ftfy.fix_text (the reference's first cleaning step) straightens the
+# quotes and drops the BEL, so these frames hold only if talkgen cleans prompts as the reference does.
+PROMPT = "A woman says \u201chello\u201d to the camera\x07 with a natural \u2018calm\u2019 expression."
 NEG_PROMPT = ""  # empty: the reference uses its sample_neg_prompt (talkgen's kDefaultNegativePrompt)
 
 DIT = dict(model_type="i2v", patch_size=[1, 2, 2], text_len=512, in_dim=36, dim=32, ffn_dim=64, freq_dim=32,
@@ -172,7 +174,9 @@ def record_noise(into):
 
 
 def main():
-    args = common.parse_args(__doc__.splitlines()[0])
+    args = common.parse_args(__doc__.splitlines()[0], extra=lambda p: p.add_argument(
+        "--prompt", default=PROMPT, help="the positive prompt (default: PROMPT; another one to check that only "
+                                         "the prompt changes the frames)"))
     if args.full:
         sys.exit("gen_pipeline.py has no --full mode: the pipeline's full-size parity is the components' own "
                  "(gen_dit/gen_vae/gen_clip/gen_umt5/gen_wav2vec2 --full)")
@@ -183,6 +187,9 @@ def main():
     os.makedirs(os.path.join(out_dir, "dit"), exist_ok=True)
 
     ref_dir = os.path.abspath(args.ref)
+    # gen_dit first: on torch 1.13 (Debian's python3) it installs the stand-ins the reference modules need to
+    # import and run (torch.compile, scaled_dot_product_attention, einops; inactive on torch >= 2).
+    import gen_dit, gen_umt5, gen_vae  # noqa: E402  (their builders and file layouts)
     ref = harness.import_reference(ref_dir, names=("multitalk_model", "attention", "vae", "clip", "t5", "tokenizers",
                                                    "multitalk_utils"))
     harness.exact_attention(ref)
@@ -194,8 +201,6 @@ def main():
     # The 480p bucket table, scaled as talkgen's scaled_bucket() does for its small models.
     ref.multitalk_utils.ASPECT_RATIO_627 = {k: ([scaled(h), scaled(w)], n)
                                             for k, ([h, w], n) in ref.multitalk_utils.ASPECT_RATIO_627.items()}
-    sys.path.insert(0, HERE)
-    import gen_dit, gen_umt5, gen_vae  # noqa: E402  (their builders and file layouts)
 
     g = torch.Generator().manual_seed(SEED)
     meta = common.provenance(args, "pipeline", {"dit": DIT, "vae": VAE, "clip": CLIP, "t5": T5,
@@ -236,6 +241,18 @@ def main():
     text_encoder.text_len, text_encoder.dtype, text_encoder.device = 512, torch.float32, device
     text_encoder.model = t5_model.to(device)
     text_encoder.tokenizer = ref.tokenizers.HuggingfaceTokenizer(name=tok_dir, seq_len=512, clean="whitespace")
+    # What the reference's cleaning makes of the prompt, and what it would be without ftfy: the fixture only
+    # proves talkgen's cleaning end to end if ftfy changes the tokens.
+    def cleanings(text):
+        cleaned = text_encoder.tokenizer._clean(text)
+        without_ftfy = ref.tokenizers.whitespace_clean(html.unescape(html.unescape(text)).strip())
+        tokens = text_encoder.tokenizer.tokenizer
+        changed = tokens(cleaned)["input_ids"] != tokens(without_ftfy)["input_ids"]
+        print(f"{text!r} -> {cleaned!r} (without ftfy: {without_ftfy!r}); ftfy changes the tokens: {changed}")
+        return cleaned, without_ftfy, changed
+    prompt_cleaned, prompt_without_ftfy, ftfy_changes_tokens = cleanings(args.prompt)
+    if args.prompt == PROMPT and not ftfy_changes_tokens:
+        sys.exit("PROMPT must be one whose tokens ftfy.fix_text changes")
 
     # The reference pipeline object without its checkpoint-loading __init__.
     cfg = importlib.import_module("wan.configs.wan_multitalk_14B").multitalk_14B
@@ -245,6 +262,9 @@ def main():
     pipe.text_encoder, pipe.vae, pipe.clip, pipe.model = text_encoder, vae, clip, dit.to(device)
     pipe.vae_stride, pipe.patch_size, pipe.sp_size = cfg.vae_stride, cfg.patch_size, 1
     pipe.sample_neg_prompt, pipe.num_timesteps, pipe.use_timestep_transform = cfg.sample_neg_prompt, 1000, True
+    # How the negative prompt the reference uses (multitalk_14B's default, English) is cleaned: talkgen's
+    # kDefaultNegativePrompt must clean to the same text.
+    negative_cleaned, _, _ = cleanings(NEG_PROMPT or cfg.sample_neg_prompt)
     pipe.cpu_offload, pipe.model_names, pipe.vram_management = False, ["model"], False
 
     portrait = os.path.join(out_dir, "portrait.png")
@@ -260,7 +280,7 @@ def main():
         draws = []
         with torch.no_grad(), record_noise(draws):
             video = pipe.generate_infinitetalk(
-                {"prompt": PROMPT, "cond_video": portrait, "cond_audio": {"person1": emb_path}},
+                {"prompt": args.prompt, "cond_video": portrait, "cond_audio": {"person1": emb_path}},
                 size_buckget="infinitetalk-480", motion_frame=run["motion_frame"], frame_num=run["frame_num"],
                 shift=run["shift"], sampling_steps=run["steps"], text_guide_scale=run["text_scale"],
                 audio_guide_scale=run["audio_scale"], n_prompt=NEG_PROMPT, seed=SEED, offload_model=False,
@@ -275,7 +295,9 @@ def main():
 
     common.save_safetensors(tensors, os.path.join(out_dir, "io.safetensors"), metadata=meta)
     config = {"dit": DIT, "vae": VAE, "clip": CLIP, "t5": T5, "bucket_divisor": BUCKET_DIVISOR,
-              "prompt": PROMPT, "negative_prompt": NEG_PROMPT, "seed": SEED, "runs": RUNS,
+              "prompt": args.prompt, "prompt_cleaned": prompt_cleaned,
+              "prompt_cleaned_without_ftfy": prompt_without_ftfy, "negative_prompt": NEG_PROMPT,
+              "negative_prompt_cleaned": negative_cleaned, "seed": SEED, "runs": RUNS,
               "clip_mean": CLIP_MEAN, "clip_std": CLIP_STD, "provenance": meta}
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(config, f, indent=1)

@@ -2,7 +2,8 @@
 
     python3 tools/parity/gen_umt5.py --train-spm                  # once, locally: needs Debian's spm_train
     python3 tools/parity/gen_umt5.py --html-entities              # once: src/model/umt5/html_entities.inc
-    python3 tools/parity/gen_umt5.py --ref .ref/infinitetalk       # GPU machine: tokens + encoder outputs
+    python3 tools/parity/gen_umt5.py --ref .ref/infinitetalk       # tokens + encoder outputs (GPU machine, or
+                                                                   # here with the transformers stand-in)
     python3 tools/parity/gen_umt5.py --ref .ref/infinitetalk --full --device cuda --out /tmp/umt5_full
 
 The real tokenizer (google/umt5-xxl) cannot be downloaded, so --train-spm trains a small sentencepiece
@@ -18,6 +19,10 @@ against transformers' own conversion of spiece.model and against today's convert
 disagreement is printed and stored in the metadata. Then a tiny umT5 encoder (T5Encoder, shared_pos=False:
 a relative position embedding in every block) with random weights is saved as a torch.save .pth in the
 official key layout and run in fp32 on three of the prompts.
+
+Without transformers, harness.py uses the stand-in in shims/transformers; then check_stand_in first requires
+it to reproduce, bit for bit, the ids and masks transformers 5.17 made for the first 16 prompts
+(TRANSFORMERS_TOKENS_COMMIT), and nothing is written otherwise.
 """
 import base64, copy, json, os, shutil, struct, subprocess, sys, tempfile
 
@@ -131,6 +136,17 @@ PROMPTS = [
     "一个女人正在对着镜头说话" * 40,
     "MiXeD CaSe WoRdS and ALLCAPS and lowercase",
     "quotes “curly” ‘single’ «guillemets» — em dash – en dash … ellipsis",
+    # Prompts that ftfy.fix_text changes (the reference cleans with it first), one or two fixes each.
+    "A woman says \u201cHello!\u201d\x07 and smiles\x1b[0m \u2014 it\u2019s fine\x00.",
+    "ＣＪＫ：你好，世界！（测试）\u3000ｶﾞｷﾞ ﾊﾟﾝ and ＦＵＬＬ１２３",
+    "\ufb01ne \ufb02owers, \u0133, \u01c6 ligatures\ufeff and \u206abidi\ufffc marks",
+    "Line one\r\nline two\rline three\u2028four\u2029five\x85six",
+    "Mojibake: Ã©tÃ© cafÃ© naÃ¯ve â€œquotedâ€\x9d voilÃ le travail Ð¿Ñ€Ð¸Ð²ÐµÑ‚",
+    "Lossy: â€œ like this â€\ufffd and C1 \x93controls\x94 \x80 5",
+    "P&EACUTE;REZ &NTILDE; &eacute;t&eacute; &#x2019; &hellip; without tags",
+    "<b>P&EACUTE;REZ</b> &NTILDE; &amp;amp; with a tag\nnext line &EACUTE;",
+    "NFC: e\u0301 A\u030a n\u0303 \u1100\u1161\u11a8 \u212b and \x1b[36;44mcolour\x1b[0m",
+    "Unchanged: SÃO PAULO, MÃE, Łódź, £5 €10 25°C ¡Hola! مرحبا नमस्ते 안녕하세요",
 ]
 
 
@@ -252,6 +268,69 @@ def write_tokenizer_folder(model_path, folder, with_json=True, layout="2023"):
             json.dump(tokenizer_json(model_path, layout), f, ensure_ascii=False)
 
 
+# The commit whose umt5/tokens.safetensors transformers 5.17 made on the GPU machine (torch 2.11.0+cu130), from
+# the first 16 PROMPTS cleaned with an identity stand-in for ftfy (prompts.json "cleaned" there). Where the
+# transformers stand-in tokenizes, it must give those ids and masks back bit for bit before anything is written.
+TRANSFORMERS_TOKENS_COMMIT = "14d8591354211663ab995114b762e3fafdf2fca9"
+
+
+def read_safetensors_bytes(raw):
+    """{name: tensor} and the metadata of a .safetensors file's bytes (no safetensors package needed)."""
+    import torch
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    dtypes = {"I64": torch.int64, "F32": torch.float32}
+    data = raw[8 + n:]
+    out = {}
+    for k, v in header.items():
+        a, b = v["data_offsets"]
+        out[k] = torch.frombuffer(bytearray(data[a:b]), dtype=dtypes[v["dtype"]]).reshape(v["shape"])
+    return out, meta
+
+
+def check_stand_in(ref, folder, model_path):
+    """Proof that the transformers stand-in tokenizes as transformers did: re-tokenizes the prompts of
+    TRANSFORMERS_TOKENS_COMMIT from their identity-ftfy cleaning, through the reference's HuggingfaceTokenizer
+    (same seq_len, clean=None as the text is cleaned already), and requires its ids and masks bit for bit."""
+    import html
+    import torch
+    repo = os.path.join(HERE, "..", "..")
+
+    def blob(path):
+        try:
+            return subprocess.check_output(["git", "-C", repo, "show", f"{TRANSFORMERS_TOKENS_COMMIT}:{path}"],
+                                           stderr=subprocess.PIPE)
+        except subprocess.CalledProcessError as e:
+            sys.exit(f"the stand-in check needs commit {TRANSFORMERS_TOKENS_COMMIT} in this repository's history "
+                     f"(a full clone): {e.stderr.decode(errors='replace').strip()}")
+    data = "tests/data/parity/umt5/"
+    if blob(data + "spiece.model") != open(model_path, "rb").read():
+        sys.exit(f"spiece.model differs from {TRANSFORMERS_TOKENS_COMMIT}'s: the stand-in check needs the same one")
+    old = json.loads(blob(data + "prompts.json"))
+    old_tokens, old_meta = read_safetensors_bytes(blob(data + "tokens.safetensors"))
+    assert old_meta.get("torch", "").startswith("2.11") and "ftfy" not in old, old_meta  # made by transformers
+    assert old["prompts"] == PROMPTS[:len(old["prompts"])], "the first prompts must be the committed ones"
+    # The reference's cleaning with ftfy.fix_text as the identity: what cleaned those prompts.
+    identity = [ref.tokenizers.whitespace_clean(html.unescape(html.unescape(p)).strip()) for p in old["prompts"]]
+    assert identity == old["cleaned"], "identity-ftfy cleaning does not give the committed cleaned strings"
+    tok = ref.tokenizers.HuggingfaceTokenizer(name=folder, seq_len=SEQ_LEN, clean=None)
+    ids, mask = tok(identity, return_mask=True, add_special_tokens=True)
+    same_ids = [i for i in range(len(identity)) if torch.equal(ids[i], old_tokens["ids"][i])]
+    same_mask = [i for i in range(len(identity)) if torch.equal(mask[i], old_tokens["mask"][i])]
+    ok = (ids.dtype == mask.dtype == old_tokens["ids"].dtype == old_tokens["mask"].dtype == torch.int64
+          and ids.shape == old_tokens["ids"].shape and mask.shape == old_tokens["mask"].shape
+          and len(same_ids) == len(same_mask) == len(identity))
+    line = (f"stand-in check: {len(identity)} prompts of {TRANSFORMERS_TOKENS_COMMIT[:7]} (identity-ftfy cleaning), "
+            f"ids {tuple(ids.shape)} {ids.dtype} and masks through the stand-in vs transformers 5.17's "
+            f"(torch {old_meta['torch']}): ids equal on {len(same_ids)}, masks on {len(same_mask)}, "
+            f"lengths {mask.sum(1).tolist()}")
+    print(line)
+    if not ok:
+        sys.exit("the transformers stand-in does not reproduce transformers' tokens: not writing anything")
+    return line
+
+
 def tokenize_reference(ref, folder, prompts):
     tok = ref.tokenizers.HuggingfaceTokenizer(name=folder, seq_len=SEQ_LEN, clean="whitespace")
     ids, mask = tok(prompts, return_mask=True, add_special_tokens=True)
@@ -266,10 +345,26 @@ def cross_checks(ref, tok, model_path, prompts, ids, mask):
     want = [ids[i][mask[i] > 0].tolist() for i in range(len(prompts))]
     # Today's converter layout (Strip + Replace("▁") + Metaspace prepend_scheme), through tokenizers directly.
     try:
-        from tokenizers import Tokenizer
-        t = Tokenizer.from_str(json.dumps(tokenizer_json(model_path, "now")))
-        t.enable_truncation(SEQ_LEN)
-        report["converter_layout_now"] = [i for i, c in enumerate(cleaned) if t.encode(c).ids != want[i]]
+        try:
+            from tokenizers import Tokenizer
+        except ImportError:
+            # No Python binding here (no transformers either): the same crate through the stand-in's Node bridge.
+            transformers = sys.modules["transformers"]
+            if not getattr(transformers, "STAND_IN", False):
+                raise
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "tokenizer.json")
+                with open(path, "w", encoding="utf-8") as f:
+                    json.dump(tokenizer_json(model_path, "now"), f, ensure_ascii=False)
+                call = {"texts": cleaned, "add_special_tokens": True, "padding": None,
+                        "truncation": {"max_length": SEQ_LEN, "stride": 0, "strategy": "longest_first",
+                                       "direction": "right"}}
+                (got,) = transformers.run_rust_tokenizer(path, [call])["results"]
+            report["converter_layout_now"] = [i for i, c in enumerate(cleaned) if got[i]["ids"] != want[i]]
+        else:
+            t = Tokenizer.from_str(json.dumps(tokenizer_json(model_path, "now")))
+            t.enable_truncation(SEQ_LEN)
+            report["converter_layout_now"] = [i for i, c in enumerate(cleaned) if t.encode(c).ids != want[i]]
     except Exception as e:  # noqa: BLE001 - a cross-check only reports
         report["converter_layout_now"] = f"not run: {e!r}"
     # transformers' own conversion of spiece.model (no tokenizer.json in the folder).
@@ -371,6 +466,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         folder = os.path.join(tmp, "umt5-tiny")
         write_tokenizer_folder(model_path, folder)
+        stand_in = getattr(sys.modules["transformers"], "STAND_IN", False)
+        proof = check_stand_in(ref, folder, model_path) if stand_in else None
         tok, ids, mask = tokenize_reference(ref, folder, PROMPTS)
         report = cross_checks(ref, tok, model_path, PROMPTS, ids, mask)
         cleaned = [tok._clean(p) for p in PROMPTS]
@@ -380,9 +477,15 @@ def main():
     if os.path.abspath(os.path.join(out, "spiece.model")) != os.path.abspath(model_path):
         shutil.copy(model_path, os.path.join(out, "spiece.model"))
     with open(os.path.join(out, "prompts.json"), "w", encoding="utf-8") as f:
-        json.dump({"prompts": PROMPTS, "cleaned": cleaned}, f, ensure_ascii=False, indent=1)
+        # "ftfy": the version that cleaned them (harness.import_real_ftfy refuses any other, and stand-ins).
+        json.dump({"prompts": PROMPTS, "cleaned": cleaned, "ftfy": harness.FTFY_VERSION}, f, ensure_ascii=False,
+                  indent=1)
     meta = provenance(args, COMPONENT, {"seq_len": SEQ_LEN, "extra_ids": EXTRA_IDS, "clean": "whitespace"}, 0)
     meta["cross_checks"] = json.dumps(report)
+    meta["ftfy"] = harness.FTFY_VERSION
+    meta["transformers"] = harness.transformers_in_use()
+    if proof:
+        meta["stand_in_check"] = proof
     save_safetensors({"ids": ids, "mask": mask}, os.path.join(out, "tokens.safetensors"), meta)
     print("tokens:", ids.shape, "lengths:", mask.sum(1).tolist())
 
