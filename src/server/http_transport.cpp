@@ -591,8 +591,11 @@ void TransportCore::on_accept(beast::error_code ec, tcp::socket socket) {
 void TransportCore::refuse_connection(tcp::socket socket, ConnectionLimiter::Verdict verdict) {
   const bool total = verdict == ConnectionLimiter::Verdict::too_many_total;
   metrics.connection_refused(total ? "total" : "per_client");
-  if (refusals_in_flight >= kMaxRefusalsInFlight) return;  // a flood: the socket just closes
-  ++refusals_in_flight;
+  // Reserve a slot atomically (accepts run on several I/O threads); a flood: the socket just closes.
+  if (refusals_in_flight.fetch_add(1) >= kMaxRefusalsInFlight) {
+    --refusals_in_flight;
+    return;
+  }
   const std::string body =
       total ? error_body("too_many_connections",
                          fmt::format("the server holds its maximum of {} connections (--max-connections); try "
