@@ -8,12 +8,14 @@ import argparse
 import json
 import math
 import os
+import queue
 import re
 import shutil
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import urllib.request
@@ -66,55 +68,99 @@ def temporary_files(folder):
     return sorted(n for n in os.listdir(folder) if n.endswith(".tmp") or n.endswith(".part"))
 
 
+def read_lines_into(stream, sink):
+    """For a reader thread: every line of `stream` into the queue `sink`, then None at its end."""
+    for line in stream:
+        sink.put(line)
+    sink.put(None)
+
+
+def next_line_where(lines, seen, wanted, timeout):
+    """Takes lines from the queue `lines` (appending them to `seen`) until one is `wanted` (True), or the
+    stream ends or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            return False
+        if line is None:
+            lines.put(None)  # the end stays seen for the next caller
+            return False
+        seen.append(line)
+        if wanted(line):
+            return True
+
+
 class SignalTest(unittest.TestCase):
     """A signal while the job samples: the library cancels it, the MP4 writer's temporary file goes."""
 
     def interrupt_while_sampling(self, name, signals):
+        """Runs a job, sends `signals` once it samples; returns its stderr and how many signals were sent.
+
+        A later signal goes once the one before it is seen handled (its note on stderr), not after a fixed
+        pause, and only while the process still runs: on a busy machine the job may already have ended,
+        cancelled by the first (exit 17, nothing left), which is what every caller checks."""
         out_dir = fresh_dir(name)
         process = subprocess.Popen(generate_args(out_dir, "--progress", "lines"), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+        lines = queue.Queue()
+        reader = threading.Thread(target=read_lines_into, args=(process.stderr, lines), daemon=True)
+        reader.start()
         seen = []
+        sent = 0
         try:
             # The first sampling step: the job is under way and the MP4 writer holds its temporary file.
-            for line in process.stderr:
-                seen.append(line)
-                if line.startswith("progress:") and " sampling " in line:
-                    break
-            else:
+            if not next_line_where(lines, seen, lambda line: line.startswith("progress:") and " sampling " in line,
+                                   timeout=240):
                 self.fail("no sampling progress line before the end:\n" + "".join(seen))
             self.assertEqual(len(temporary_files(out_dir)), 1,
                              "the job should be writing its hidden .tmp now: %s" % os.listdir(out_dir))
             for s in signals:
+                if sent and not next_line_where(lines, seen, lambda line: "cancelling the job" in line, timeout=30):
+                    break  # the process ended without the note: the checks below say what it did
+                if process.poll() is not None:
+                    break  # already ended, cancelled by the signal before
                 process.send_signal(s)
-                time.sleep(0.02)
-            rest = process.stderr.read()
+                sent += 1
             status = process.wait(timeout=60)
+            reader.join(timeout=60)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        stderr = "".join(seen) + rest
+        while not lines.empty():
+            line = lines.get()
+            if line is not None:
+                seen.append(line)
+        stderr = "".join(seen)
         self.assertEqual(status, EXIT_CANCELLED, stderr)
         self.assertEqual(os.listdir(out_dir), [], "a cancelled job leaves nothing, temporary or not")
-        return stderr
+        return stderr, sent
 
     def test_ctrl_c_cancels_and_leaves_no_temporary_file(self):
-        stderr = self.interrupt_while_sampling("ctrl_c", [signal.SIGINT])
+        stderr, _ = self.interrupt_while_sampling("ctrl_c", [signal.SIGINT])
         self.assertIn("cancelling the job", stderr)
         self.assertIn("error (cancelled)", stderr)
         # Cancelled at the next step: no later chunk was sampled.
         self.assertNotIn("chunk 3/3", stderr)
 
     def test_sigterm_cancels_like_ctrl_c(self):
-        stderr = self.interrupt_while_sampling("sigterm", [signal.SIGTERM])
+        stderr, _ = self.interrupt_while_sampling("sigterm", [signal.SIGTERM])
         self.assertIn("SIGTERM", stderr)
         self.assertIn("error (cancelled)", stderr)
 
     def test_second_ctrl_c_quits_at_once(self):
-        # Two signals 20 ms apart (the job stops only at its next step): the second quits at once, removing
-        # the MP4 writer's temporary file itself; still 17.
-        stderr = self.interrupt_while_sampling("ctrl_c_twice", [signal.SIGINT, signal.SIGINT])
-        self.assertIn("again: quitting now", stderr)
+        # The second Ctrl-C as soon as the first is handled (the job stops only at its next step): it quits at
+        # once, removing the MP4 writer's temporary file itself; still 17. If the job had already ended,
+        # cancelled by the first, there is no second: exit 17 and nothing left is all there is to check.
+        stderr, sent = self.interrupt_while_sampling("ctrl_c_twice", [signal.SIGINT, signal.SIGINT])
+        self.assertIn("cancelling the job", stderr)
+        if sent == 2:
+            self.assertIn("again: quitting now", stderr)
 
 
 class RemoteSignalTest(unittest.TestCase):
@@ -209,7 +255,8 @@ class ProgressTest(unittest.TestCase):
         elapsed = [e["elapsed_seconds"] for e in running]
         self.assertEqual(elapsed, sorted(elapsed))
 
-        # The ETA at each encoding event: no higher than the one before it (time passed, no work was added).
+        # The ETA at each encoding event: not (much) higher than the one before it (time passed, no work was
+        # added).
         # The old single pace let the decode that ran in between inflate it.
         timed = [e for e in running if e["eta_seconds"] is not None]
         self.assertGreater(len(timed), 2 * STEPS)
@@ -218,7 +265,9 @@ class ProgressTest(unittest.TestCase):
             if at["stage"] != "encoding":
                 continue
             encoding += 1
-            self.assertLessEqual(at["eta_seconds"], before["eta_seconds"] + 0.05,
+            # Relative, with some slack: the pace is wall-clock time on a machine that may run other work
+            # beside this. The jump this catches was tenfold (1.75 s -> 17.1 s).
+            self.assertLessEqual(at["eta_seconds"], before["eta_seconds"] * 1.25 + 0.5,
                                  "the ETA jumped at the encoding stage: %s -> %s" % (before, at))
         self.assertEqual(encoding, 3, "one encoding event per chunk")
 

@@ -323,7 +323,9 @@ TEST_CASE("issue 22: a JSON body nested 100,000 deep is a quick 400, in a field 
   CHECK(http_status_of([&] { parse_job_json(deep); }) == 400);
   CHECK(http_status_of([&] { parse_job_form({{"speaker1_box", deep}}); }) == 400);
   CHECK(http_status_of([&] { parse_job_form({{"seed", deep}}); }) == 400);
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  // Loose on purpose (a CI machine of 2 cores runs other tests beside this one): what it catches is a parse
+  // that recurses or backtracks through the depth, which takes far longer or overflows the stack.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
   CHECK(error_message_of([&] { parse_job_json("{\"seed\": " + deep + "}"); }).size() < 300);
 }
 

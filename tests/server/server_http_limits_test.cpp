@@ -277,20 +277,22 @@ TEST_CASE("serve: idle, slow and streaming clients do not starve the server", "[
     REQUIRE_THAT(text, Catch::StartsWith("HTTP/1.1 200") && Catch::Contains("text/event-stream"));
   }
 
-  // The server still answers at once: /healthz (on the I/O threads) and the job list (on a worker).
-  const auto started = Clock::now();
+  // The server still answers: /healthz (on the I/O threads) and the job list (on a worker). The bound is
+  // "not starved" (starved, these waited 30 s and more), loose enough for a CI machine of 2 cores that also
+  // samples the job on its CPU and runs other tests beside this one.
   for (int round = 0; round < 5; ++round) {
     for (auto& c : slow) c->send("x");
     const auto t0 = Clock::now();
     RawConnection health(port);
-    CHECK(health.request(raw_get("/healthz", port), milliseconds(1000)).status == 200);
+    CHECK(health.request(raw_get("/healthz", port), milliseconds(5000)).status == 200);
     RawConnection list(port);
-    CHECK(list.request(raw_get("/v1/jobs", port), milliseconds(1000)).status == 200);
-    CHECK(Clock::now() - t0 < milliseconds(1000));
+    CHECK(list.request(raw_get("/v1/jobs", port), milliseconds(5000)).status == 200);
+    CHECK(Clock::now() - t0 < milliseconds(5000));
     std::this_thread::sleep_for(milliseconds(200));
   }
-  // The slow headers are cut off by --header-timeout (2.5 s), dribbling or not.
-  const auto deadline = started + milliseconds(2500 + 2000);
+  // The slow headers are cut off by --header-timeout (2.5 s), dribbling or not: every one is closed. When
+  // exactly depends on the server's timers on a busy machine, so each gets until one shared deadline.
+  const auto deadline = Clock::now() + milliseconds(10000);
   int closed = 0;
   for (auto& c : slow) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
@@ -348,11 +350,21 @@ TEST_CASE("serve: connections over the per-client or total cap get a 503 and not
   r = fourth.request(raw_get("/healthz", t.port()), milliseconds(3000));
   CHECK(r.status == 503);
   CHECK_THAT(r.body, Catch::Contains("--max-connections"));
+  // The slot comes back once the server has seen the close: asked again until it answers. Every refusal on
+  // the way is counted too, so the total to expect is the fourth's and those.
   all.pop_back();
-  std::this_thread::sleep_for(milliseconds(200));
-  RawConnection metrics(t.port());
-  r = metrics.request(raw_get("/metrics", t.port()));
-  CHECK_THAT(r.body, Catch::Contains("talkgen_http_connections_refused_total{reason=\"total\"} 1"));
+  const auto metrics_deadline = Clock::now() + milliseconds(10000);
+  int refusals = 1;
+  r = RawResponse{};
+  while (r.status != 200 && Clock::now() < metrics_deadline) {
+    RawConnection metrics(t.port());
+    r = metrics.request(raw_get("/metrics", t.port()), milliseconds(3000));
+    if (r.status == 503) ++refusals;
+    if (r.status != 200) std::this_thread::sleep_for(milliseconds(50));
+  }
+  CHECK(r.status == 200);
+  CHECK_THAT(r.body, Catch::Contains("talkgen_http_connections_refused_total{reason=\"total\"} " +
+                                     std::to_string(refusals) + "\n"));
 }
 
 TEST_CASE("serve: /metrics is bounded: made-up methods and paths add no label rows", "[server][metrics][http]") {
