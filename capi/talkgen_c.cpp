@@ -1,4 +1,4 @@
-// The C ABI: version, errors, buffers and still-video encoding (the client is in talkgen_c_client.cpp).
+// The C ABI: versions, errors, buffers and still-video encoding (the client is in talkgen_c_client.cpp).
 #include "talkgen.h"
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "capi_support.hpp"
+#include "struct_defaults.hpp"
 #include "talkgen/encoder.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/media.hpp"
@@ -25,6 +26,10 @@ namespace {
 
 using talkgen::capi::guarded;
 using talkgen::capi::read_params;
+
+talkgen_encode_params read_encode_params(const talkgen_encode_params* params) {
+  return read_params(params, talkgen::capi::encode_params_defaults(), "params", "talkgen_encode_params");
+}
 
 talkgen::Encoder encode_still(const talkgen_encode_params& p, talkgen::Encoder encoder) {
   const talkgen::Image image = talkgen::decode_image(p.image_path);
@@ -53,8 +58,18 @@ talkgen::EncoderOptions encoder_options(const talkgen_encode_params& p) {
 
 }  // namespace
 
+talkgen_encode_params talkgen::capi::encode_params_defaults() {
+  const talkgen::EncoderOptions d;
+  talkgen_encode_params p{};
+  p.struct_size = sizeof(p);
+  p.fps = d.fps;
+  p.crf = d.crf;
+  return p;
+}
+
 extern "C" {
 
+uint32_t talkgen_abi_version(void) { return TALKGEN_ABI_VERSION; }
 const char* talkgen_version(void) { return talkgen::version(); }
 const char* talkgen_build_features(void) { return talkgen::build_features(); }
 const char* talkgen_last_error(void) { return talkgen::capi::last_error().c_str(); }
@@ -69,17 +84,15 @@ void talkgen_buffer_free(talkgen_buffer* buffer) {
   buffer->size = 0;
 }
 
-talkgen_encode_params talkgen_encode_params_default(void) {
-  talkgen_encode_params p{};
-  p.struct_size = sizeof(p);
-  p.fps = 25.0;
-  p.crf = 17;
-  return p;
+talkgen_status talkgen_encode_params_init_sized(talkgen_encode_params* p, size_t caller_size) {
+  return guarded([&] {
+    talkgen::capi::init_sized(p, caller_size, talkgen::capi::encode_params_defaults(), "talkgen_encode_params");
+  });
 }
 
 talkgen_status talkgen_encode_to_file(const talkgen_encode_params* params, const char* output_path) {
   return guarded([&] {
-    const auto p = read_params(params, talkgen_encode_params_default(), "params");
+    const auto p = read_encode_params(params);
     if (!output_path) talkgen::fail(talkgen::ErrorCode::invalid_argument, "output_path is NULL");
     encode_still(p, talkgen::Encoder::to_file(output_path, encoder_options(p)));
   });
@@ -89,7 +102,7 @@ talkgen_status talkgen_encode_to_buffer(const talkgen_encode_params* params, tal
   return guarded([&] {
     if (!out) talkgen::fail(talkgen::ErrorCode::invalid_argument, "out is NULL");
     *out = talkgen_buffer{nullptr, 0};
-    const auto p = read_params(params, talkgen_encode_params_default(), "params");
+    const auto p = read_encode_params(params);
     auto encoder = encode_still(p, talkgen::Encoder::to_memory(encoder_options(p)));
     std::vector<std::uint8_t> bytes = encoder.take_buffer();
     auto* data = static_cast<uint8_t*>(std::malloc(bytes.size()));

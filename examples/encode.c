@@ -12,7 +12,11 @@ int main(int argc, char** argv) {
   }
   printf("talkgen %s (%s)\n", talkgen_version(), talkgen_build_features());
 
-  talkgen_encode_params params = talkgen_encode_params_default();
+  talkgen_encode_params params;
+  if (talkgen_encode_params_init(&params) != TALKGEN_OK) {
+    fprintf(stderr, "talkgen_encode_params_init failed: %s\n", talkgen_last_error());
+    return 1;
+  }
   params.image_path = argv[1];
   params.audio_path = argv[2];
   talkgen_status status = talkgen_encode_to_file(&params, argv[3]);

@@ -43,7 +43,16 @@ int main(int argc, char** argv) {
   signal(SIGINT, on_interrupt);
   printf("talkgen %s (%s)\n", talkgen_version(), talkgen_build_features());
 
-  options = talkgen_client_options_default();
+  /* Newer libraries run programs built against older headers, not the other way round. */
+  if (talkgen_abi_version() < TALKGEN_ABI_VERSION) {
+    fprintf(stderr, "libtalkgen_c %s is older than the talkgen.h this program was built with\n", talkgen_version());
+    return 1;
+  }
+  /* Every params struct starts from its init: the library's defaults, and the struct's size. */
+  if (talkgen_client_options_init(&options) != TALKGEN_OK || talkgen_job_params_init(&job) != TALKGEN_OK) {
+    fprintf(stderr, "cannot initialise the params: %s\n", talkgen_last_error());
+    return 1;
+  }
   if (strcmp(argv[1], "demo") == 0) {
     options.model = "demo";
   } else {
@@ -55,7 +64,6 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  job = talkgen_job_params_default();
   job.image_path = argv[2];
   job.audio_path = argv[3];
   job.output_path = argv[4];

@@ -15,7 +15,7 @@ const VOICE_PROMPT = new Set(['voicePrompt', 'voicePromptWav', 'voicePromptWavB6
 // new Client(options)
 const CLIENT_OPTIONS = new Set(['model', 'modelDir', 'demoSeed', 'device', 'gpus', 'cpuRanks',
   'collectiveTimeoutSeconds', 'maxAttempts', 'retryBaseDelaySeconds', 'retryMaxDelaySeconds', 'retryJitter',
-  'jobTimeoutSeconds', 'prices', 'calibrationDirectory', 'multiPersonWeights']);
+  'jobTimeoutSeconds', 'prices', 'calibrationDirectory', 'multiPersonWeights', 'onLog']);
 
 // Client#generate(job) and the jobs of Client#generateBatch
 const JOB = new Set(['image', 'video', 'audio', 'text', 'voice', 'prompt', 'negativePrompt', 'resolution',
@@ -25,6 +25,11 @@ const JOB = new Set(['image', 'video', 'audio', 'text', 'voice', 'prompt', 'nega
 // ... with these beside the job's own keys in generate(), and as generateBatch's second argument
 const RUN_OPTIONS = new Set(['onProgress', 'signal']);
 const GENERATE = new Set([...JOB, ...RUN_OPTIONS]);
+
+// Client#plan(durationSeconds, options)
+const PLAN_OPTIONS = new Set(['quality', 'resolution', 'budgetUsd', 'deadlineSec']);
+// JobHandle#wait(options)
+const WAIT_OPTIONS = new Set(['timeout']);
 
 // encodeStill(options)
 const ENCODE_STILL = new Set(['image', 'audio', 'text', 'voice', 'output', 'fps', 'crf', 'preset', 'nvenc']);
@@ -48,6 +53,7 @@ const SERVER_JOB = new Map([
   ['speaker_timing', ['speakerTiming', 'speaker_timing']],
   ['speaker1_box', ['speaker1Box', 'speaker1_box']],
   ['speaker2_box', ['speaker2Box', 'speaker2_box']],
+  ['webhook_url', ['webhookUrl', 'webhook_url']],
 ]);
 // RemoteClient#submit / #generate(request): the above, the client's forms, and where the MP4 goes.
 const REMOTE_JOB = new Set(['image', 'audio', 'audio2', 'text', 'output', ...[...SERVER_JOB.values()].flat()]);
@@ -58,7 +64,7 @@ const SERVER_PLAN = new Map([['quality', 'quality'], ['resolution', 'resolution'
 const REMOTE_PLAN_OPTIONS = new Set([...SERVER_PLAN.values(), 'signal']);
 
 // new RemoteClient(baseUrl, options) and the second argument of its methods
-const REMOTE_CLIENT_OPTIONS = new Set(['token', 'timeoutMs', 'maxAttempts', 'baseDelayMs', 'maxDelayMs',
+const REMOTE_CLIENT_OPTIONS = new Set(['token', 'timeoutMs', 'maxRetries', 'maxAttempts', 'baseDelayMs', 'maxDelayMs',
   'requestTimeoutMs', 'pollIntervalMs', 'fetch']);
 const REMOTE_GENERATE_OPTIONS = new Set(['signal', 'onProgress', 'timeoutMs', 'download']);
 const REMOTE_LIST_OPTIONS = new Set(['limit', 'offset', 'state', 'signal']);
@@ -98,7 +104,7 @@ function checkFields(where, object, accepted, unsupported) {
 }
 
 module.exports = {
-  VOICE_PROMPT, CLIENT_OPTIONS, JOB, RUN_OPTIONS, GENERATE, ENCODE_STILL, SERVER_JOB, REMOTE_JOB, SERVER_PLAN,
-  REMOTE_PLAN_OPTIONS, REMOTE_CLIENT_OPTIONS, REMOTE_GENERATE_OPTIONS, REMOTE_LIST_OPTIONS, REMOTE_WAIT_OPTIONS,
-  REMOTE_DOWNLOAD_OPTIONS, SIGNAL_ONLY, checkFields,
+  VOICE_PROMPT, CLIENT_OPTIONS, JOB, RUN_OPTIONS, GENERATE, PLAN_OPTIONS, WAIT_OPTIONS, ENCODE_STILL, SERVER_JOB,
+  REMOTE_JOB, SERVER_PLAN, REMOTE_PLAN_OPTIONS, REMOTE_CLIENT_OPTIONS, REMOTE_GENERATE_OPTIONS, REMOTE_LIST_OPTIONS,
+  REMOTE_WAIT_OPTIONS, REMOTE_DOWNLOAD_OPTIONS, SIGNAL_ONLY, checkFields, talkgenError,
 };

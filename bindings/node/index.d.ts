@@ -71,6 +71,8 @@ export interface ClientOptions {
   calibrationDirectory?: string;
   /** With modelDir: InfiniteTalk/multi/ (trained for two speakers) instead of InfiniteTalk/single/. */
   multiPersonWeights?: boolean;
+  /** Receives the library's log messages (as a 'log' listener would), from before the model loads. */
+  onLog?: (entry: LogEntry) => void;
 }
 
 /** One job: exactly one of image / video, and one of audio / text. Paths or in-memory bytes. */
@@ -85,7 +87,7 @@ export interface Job {
   prompt?: string;
   negativePrompt?: string;
   resolution?: '480p' | '720p';
-  /** Default 'quality'. */
+  /** Left out: the library's default profile ('balanced', as everywhere in talkgen). */
   quality?: 'draft' | 'balanced' | 'quality';
   /** 'streaming' (default): to the end of the speech; 'clip': one chunk of up to 81 frames. */
   mode?: 'streaming' | 'clip';
@@ -222,6 +224,74 @@ export interface DevicePool {
   untrainedModel: boolean;
 }
 
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** One message of the library (what it would otherwise write to stderr). */
+export interface LogEntry {
+  level: LogLevel;
+  message: string;
+}
+
+export interface PlanOptions {
+  /** Left out: the library's default profile. */
+  quality?: 'draft' | 'balanced' | 'quality';
+  resolution?: '480p' | '720p';
+  /** Recommend only GPU counts within this cost. */
+  budgetUsd?: number;
+  /** Recommend only GPU counts that finish within this many seconds. */
+  deadlineSec?: number;
+}
+
+export interface PlanOption {
+  gpus: number;
+  estimatedSeconds: number;
+  gpuSeconds: number;
+  costUsd: number;
+  withinBudget: boolean;
+  withinDeadline: boolean;
+  /** The job fits in the memory of each of these GPUs. */
+  fits: boolean;
+}
+
+export interface Plan {
+  /** The pool's GPU type as the Planner knows it ('H100', ...). */
+  gpuType: string;
+  /** Seconds of video the job makes (25 fps). */
+  videoSeconds: number;
+  chunks: number;
+  quality: string;
+  resolution: string;
+  /** null (with estimatedSeconds and costUsd) when no GPU count meets the limits; `reason` says why. */
+  recommendedGpus: number | null;
+  estimatedSeconds: number | null;
+  costUsd: number | null;
+  reason: string;
+  /** One per GPU count of the pool, 1..N. */
+  options: PlanOption[];
+}
+
+export interface WaitOptions {
+  /** Seconds to wait at most (0: only look); left out, until the job ends. */
+  timeout?: number;
+}
+
+/** A job started with Client#submit. Dropping it does not cancel the job; closing its Client does. */
+export class JobHandle {
+  /** The job id (the job's jobId, or one made for it). */
+  readonly id: string;
+  /** Where the job is now. */
+  poll(): Progress;
+  /** Whether it has finished (succeeded, failed or cancelled). */
+  done(): boolean;
+  /**
+   * Its result once finished (any number of times). Rejects as generate() does for a failed or cancelled job, and
+   * with code 'timeout' and `result` null when it is still running after `timeout` seconds (wait again or cancel).
+   */
+  wait(options?: WaitOptions): Promise<JobResult>;
+  /** False once it has finished. */
+  cancel(): boolean;
+}
+
 export class Client extends EventEmitter {
   /** Throws a TalkgenError (code 'invalid_argument', 'not_found', 'device_unavailable') for bad options. */
   constructor(options: ClientOptions);
@@ -229,22 +299,41 @@ export class Client extends EventEmitter {
   generate(job: Job & RunOptions): Promise<JobResult>;
   /** Results in input order; a job's failure is in its result and never rejects the batch. */
   generateBatch(jobs: Job[], options?: RunOptions): Promise<JobResult[]>;
+  /** Queues the job and returns at once; throws (code) when the library refuses it. */
+  submit(job: Job & RunOptions): JobHandle;
+  /** The Planner on this client's pool; throws code 'unsupported' where it cannot size it (demo model, CPU). */
+  plan(durationSec: number, options?: PlanOptions): Plan;
+  /** plan()'s recommendation; throws code 'invalid_argument' when no GPU count meets the limits. */
+  recommendGpuCount(durationSec: number, options?: PlanOptions): number;
+  /** The Planner's wall time in seconds on numGpus GPUs of the pool. */
+  estimateTime(durationSec: number, numGpus: number, options?: PlanOptions): number;
   /** False when there is no such unfinished job. */
   cancel(jobId: string): boolean;
   stats(): Stats;
   resetStats(): void;
   readonly devices: DevicePool;
   preload(): Promise<void>;
-  /** Cancels running jobs and releases the models once they have ended. */
+  /** Cancels running and submitted jobs and releases the models once they have ended. */
   close(): Promise<void>;
   on(event: 'progress', listener: (progress: Progress) => void): this;
+  /**
+   * The library's messages while any 'log' listener is attached (else they go to stderr). The library has one log
+   * for the process: every Client with a listener (and talkgen.logs) receives every message.
+   */
+  on(event: 'log', listener: (entry: LogEntry) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 export const version: string;
+/** (MAJOR << 16) | (MINOR << 8) | PATCH of the loaded library's C ABI. */
+export const abiVersion: number;
+/** Every message of the library: logs.on('log', (entry: LogEntry) => ...); without listeners they go to stderr. */
+export const logs: EventEmitter;
+/** The least severe level the library reports (default 'info'); 'off' silences it. */
+export function setLogLevel(level: LogLevel | 'off'): void;
 export const buildFeatures: string;
 export function encodeStill(options: EncodeStillOptions & { output: string }): Promise<undefined>;
 export function encodeStill(options: EncodeStillOptions): Promise<Buffer>;
 
 // The HTTP client of a `talkgen serve` host; every type of it is in 'talkgen/remote'.
-export { RemoteClient, RemoteError, RemoteClientOptions } from './remote';
+export { RemoteClient, RemoteError, RemoteClientOptions, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_RETRIES } from './remote';

@@ -19,13 +19,17 @@ export class RemoteError extends Error {
 }
 
 export const DEFAULT_TIMEOUT_MS: number;
+/** 3, as the TypeScript client of the GPU service talkgen replaces. */
+export const DEFAULT_MAX_RETRIES: number;
 
 export interface RemoteClientOptions {
   /** Bearer token of a server started with --token-file. */
   token?: string;
   /** Limit for a whole generate() (submit to video), ms. Default 30 min; 0 = none. */
   timeoutMs?: number;
-  /** Attempts per HTTP request (connection errors, 429 and 5xx are retried). Default 5. */
+  /** Retries of an HTTP request after its first try (connection errors, 429 and 5xx). Default 3. */
+  maxRetries?: number;
+  /** The older form of maxRetries: tries in all (maxRetries + 1). Give one of the two. */
   maxAttempts?: number;
   /** First backoff, doubled per attempt with jitter, capped by maxDelayMs. Defaults 500 / 30000. */
   baseDelayMs?: number;
@@ -76,6 +80,8 @@ export interface GenerateRequest {
   jobId?: string;
   /** Write the MP4 here (atomically) instead of returning the bytes. */
   output?: string;
+  /** POSTed the job (signed) when it finishes; the server must have a webhook secret. */
+  webhookUrl?: string;
 }
 
 /** The server's job object (docs/server-api.md). */
@@ -168,12 +174,17 @@ export interface JobList { jobs: Job[]; total: number; limit: number; offset: nu
 export class RemoteClient {
   constructor(baseUrl: string, options?: RemoteClientOptions);
   readonly baseUrl: string;
+  readonly maxRetries: number;
+  /** maxRetries + 1. */
+  readonly maxAttempts: number;
   plan(durationSec: number, options?: PlanOptions): Promise<Plan>;
   recommendGpuCount(durationSec: number, options?: PlanOptions): Promise<number>;
   estimateTime(durationSec: number, numGpus: number, options?: PlanOptions): Promise<number>;
   generate(request: GenerateRequest, options?: GenerateOptions): Promise<GenerateResult>;
   generateBatch(requests: GenerateRequest[], options?: Omit<GenerateOptions, 'onProgress'> &
                 { onProgress?: (index: number, job: Job) => void }): Promise<Array<GenerateResult | BatchFailure>>;
+  stats(options?: { signal?: AbortSignal }): Promise<Stats>;
+  /** @deprecated use stats(). */
   getStats(options?: { signal?: AbortSignal }): Promise<Stats>;
   resetStats(options?: { signal?: AbortSignal }): Promise<Stats>;
   submit(request: GenerateRequest, options?: { signal?: AbortSignal }): Promise<Job>;

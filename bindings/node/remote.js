@@ -2,10 +2,11 @@
 // RemoteClient: talkgen on a GPU host (`talkgen serve`), from Node, over its HTTP API (docs/server-api.md)
 // with fetch. Needs no native addon: `require('talkgen/remote')` works on machines without the library.
 //
-// Method names and behaviour follow the original multi-GPU system's TypeScript client: recommendGpuCount,
-// estimateTime, generate, generateBatch, getStats, resetStats. Requests are retried with exponential
-// backoff and jitter on connection errors, 429 and 5xx only; a job is submitted with a job_id (made here
-// when the caller gives none), so a retried submit returns the job already made instead of running it twice.
+// Method names and behaviour follow the original multi-GPU system's TypeScript client (recommendGpuCount,
+// estimateTime, generate, generateBatch, resetStats, maxRetries) and the Python binding's (stats, plan, submit,
+// wait, cancel). Requests are retried (maxRetries, default 3, as that client) with exponential backoff and jitter
+// on connection errors, 429 and 5xx only; a job is submitted with a job_id (made here when the caller gives none),
+// so a retried submit returns the job already made instead of running it twice.
 //
 // Option and field names the API does not have are refused before any request (TypeError naming them; a voice
 // prompt is RemoteError 'unsupported'). The bearer token goes only to the server's own origin: redirects are
@@ -16,6 +17,7 @@ const path = require('path');
 const fields = require('./fields');
 
 const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
+const DEFAULT_MAX_RETRIES = 3;  // as the TypeScript client of the GPU service this replaces
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;  // as urllib, the Python RemoteClient's
@@ -55,6 +57,26 @@ function anySignal(signals) {
     s.addEventListener('abort', () => controller.abort(s.reason), { once: true });
   }
   return controller.signal;
+}
+
+/** maxRetries, or maxAttempts - 1 (its older name); giving both is a mistake. */
+function retriesFrom(options) {
+  const { maxRetries, maxAttempts } = options || {};
+  if (maxRetries !== undefined && maxAttempts !== undefined) {
+    throw new TypeError('new RemoteClient: give maxRetries (retries after the first try) or its older form ' +
+      'maxAttempts (tries in all), not both');
+  }
+  if (maxAttempts !== undefined) {
+    if (!(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
+      throw new TypeError(`maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+    }
+    return maxAttempts - 1;
+  }
+  if (maxRetries === undefined) return DEFAULT_MAX_RETRIES;
+  if (!(Number.isInteger(maxRetries) && maxRetries >= 0)) {
+    throw new TypeError(`maxRetries must be an integer >= 0, got ${maxRetries}`);
+  }
+  return maxRetries;
 }
 
 function isRetryableStatus(status) { return status === 429 || status >= 500; }
@@ -148,8 +170,9 @@ function resultFrom(job, baseUrl) {
 class RemoteClient {
   /**
    * @param {string} baseUrl e.g. 'http://gpu-host:8080'
-   * @param {object} [options] token, timeoutMs (default 30 min), maxAttempts (5), baseDelayMs (500),
-   *   maxDelayMs (30000), requestTimeoutMs (per HTTP request, 60000), pollIntervalMs (1000), fetch
+   * @param {object} [options] token, timeoutMs (default 30 min), maxRetries (retries after the first try of a
+   *   request, 3; maxAttempts = maxRetries + 1 is the older name), baseDelayMs (500), maxDelayMs (30000),
+   *   requestTimeoutMs (per HTTP request, 60000), pollIntervalMs (1000), fetch
    */
   constructor(baseUrl, options = {}) {
     if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) {
@@ -159,15 +182,17 @@ class RemoteClient {
     this.baseUrl = baseUrl.replace(/\/+$/, '') + '/';
     this.token = options.token || '';
     this.timeoutMs = options.timeoutMs !== undefined ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
-    this.maxAttempts = options.maxAttempts !== undefined ? options.maxAttempts : 5;
+    this.maxRetries = retriesFrom(options);
     this.baseDelayMs = options.baseDelayMs !== undefined ? options.baseDelayMs : 500;
     this.maxDelayMs = options.maxDelayMs !== undefined ? options.maxDelayMs : 30000;
     this.requestTimeoutMs = options.requestTimeoutMs !== undefined ? options.requestTimeoutMs : 60000;
     this.pollIntervalMs = options.pollIntervalMs !== undefined ? options.pollIntervalMs : 1000;
     this.fetch = options.fetch || globalThis.fetch;
     if (typeof this.fetch !== 'function') throw new TypeError('RemoteClient needs fetch (Node >= 18) or options.fetch');
-    if (!(this.maxAttempts >= 1)) throw new TypeError('maxAttempts must be >= 1');
   }
+
+  /** Tries per request, the first included (maxRetries + 1). */
+  get maxAttempts() { return this.maxRetries + 1; }
 
   url(route) { return new URL(route.replace(/^\//, ''), this.baseUrl).toString(); }
 
@@ -472,9 +497,15 @@ class RemoteClient {
   // Stats
 
   /** The server's job statistics (jobs, success rate, p50/p95 time, GPU-seconds, cost, queue). */
-  async getStats(options = {}) {
-    checkFields('getStats', options, fields.SIGNAL_ONLY);
+  async stats(options = {}) {
+    checkFields('stats', options, fields.SIGNAL_ONLY);
     return this.request('GET', '/v1/stats', { signal: (options || {}).signal });
+  }
+
+  /** @deprecated The older name of stats() (the local Client and the Python binding say stats). */
+  getStats(options = {}) {
+    warnOnce('getStats', 'RemoteClient#getStats() is deprecated: use stats()');
+    return this.stats(options);
   }
 
   /** Resets the statistics; resolves to the (empty) stats. */
@@ -496,6 +527,13 @@ class RemoteClient {
   }
 }
 
+const warned = new Set();
+function warnOnce(name, message) {
+  if (warned.has(name)) return;
+  warned.add(name);
+  process.emitWarning(message, { type: 'DeprecationWarning', code: `TALKGEN_${name.toUpperCase()}` });
+}
+
 /** Reads a text/event-stream response, calling onJob with each event's JSON data. */
 async function readEvents(response, onJob) {
   const decoder = new TextDecoder();
@@ -512,4 +550,4 @@ async function readEvents(response, onJob) {
   }
 }
 
-module.exports = { RemoteClient, RemoteError, DEFAULT_TIMEOUT_MS };
+module.exports = { RemoteClient, RemoteError, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_RETRIES };

@@ -10,7 +10,7 @@
 //   job.generate.image_path = "face.jpg";
 //   job.generate.audio_path = "speech.wav";
 //   job.generate.output_path = "out.mp4";
-//   job.generate.quality = talkgen::Quality::balanced;
+//   job.generate.quality = talkgen::Quality::draft;  // default: talkgen::default_quality (balanced)
 //   job.gpus = 2;                                  // or leave empty: the Planner decides
 //   talkgen::JobResult r = client.generate(job, {.progress = on_progress});
 //
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "talkgen/error.hpp"
+#include "talkgen/export.hpp"
 #include "talkgen/generate.hpp"
 #include "talkgen/planner.hpp"
 
@@ -37,8 +38,8 @@ namespace talkgen {
 /// naming why there are none — never a silent CPU run. `cpu`: the CPU only.
 enum class DevicePolicy { automatic, cuda, cpu };
 /// "auto" | "cuda" | "cpu"; Error(invalid_argument) otherwise.
-DevicePolicy parse_device_policy(const std::string& name);
-const char* to_string(DevicePolicy policy) noexcept;
+TALKGEN_API DevicePolicy parse_device_policy(const std::string& name);
+TALKGEN_API const char* to_string(DevicePolicy policy) noexcept;
 
 struct RetryPolicy {
   /// Attempts per job, the first included (1 = no retries). Only transient failures are retried:
@@ -70,6 +71,13 @@ struct ClientOptions {
   int cpu_ranks = 1;
   /// How long a collective waits for the other ranks before the job fails with ErrorCode::timeout.
   std::chrono::milliseconds collective_timeout{std::chrono::seconds(300)};
+
+  // ---- kernels (empty: the build's fastest) ----
+  /// The DiT's attention kernel: "auto", "cudnn", "flash", "efficient" or "fa3" (builds with FlashAttention-3).
+  std::string attention;
+  /// The DiT's fast paths: "default", "all", "none" or a list such as "fused,kernels,gelu" (each is checked
+  /// against the plain transcription in the tests; "none" runs exactly the reference's operations).
+  std::string dit_fast_paths;
 
   // ---- policy ----
   RetryPolicy retry;
@@ -103,7 +111,7 @@ struct Job {
 };
 
 enum class JobState { queued, running, retrying, succeeded, failed, cancelled };
-const char* to_string(JobState state) noexcept;
+TALKGEN_API const char* to_string(JobState state) noexcept;
 inline bool is_finished(JobState s) {
   return s == JobState::succeeded || s == JobState::failed || s == JobState::cancelled;
 }
@@ -161,7 +169,7 @@ struct JobCallbacks {
 };
 
 /// A submitted job. Cheap to copy (shared state); outlives the Client that made it.
-class JobHandle {
+class TALKGEN_API JobHandle {
  public:
   const std::string& job_id() const;
   JobState state() const;
@@ -202,7 +210,7 @@ struct ClientDevices {
   std::string note;                   ///< why automatic chose the CPU, etc.
 };
 
-class Client {
+class TALKGEN_API Client {
  public:
   /// Checks the model (files present, or "demo"), resolves the device policy and probes the devices.
   /// Weights are loaded onto a device the first time a job uses it (preload() does it now).
@@ -231,6 +239,11 @@ class Client {
   /// A job submitted to this Client: unfinished ones, and the newest ClientOptions::finished_jobs_kept
   /// finished ones (until reset_stats()); nullopt when unknown or forgotten.
   std::optional<JobHandle> find(const std::string& job_id) const;
+  /// How many jobs wait ahead of this one (0: it is the next to start once its devices are free); jobs
+  /// sitting out a retry delay keep their place and count. nullopt when it is not waiting (running,
+  /// finished or unknown). A younger job that needs fewer devices may start past a bigger one ahead of it a
+  /// few times (the queue's rule against idle devices), so this is a rank, not a promise of order.
+  std::optional<int> queue_position(const std::string& job_id) const;
 
   ClientStats stats() const;
   void reset_stats();

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "talkgen/export.hpp"
+
 namespace talkgen {
 
 enum class ErrorCode : int {
@@ -26,9 +28,9 @@ enum class ErrorCode : int {
 };
 
 /// "invalid_argument", "not_found", ...
-const char* to_string(ErrorCode code) noexcept;
+TALKGEN_API const char* to_string(ErrorCode code) noexcept;
 
-class Error : public std::runtime_error {
+class TALKGEN_API Error : public std::runtime_error {
  public:
   Error(ErrorCode code, std::string message);
   ErrorCode code() const noexcept { return code_; }

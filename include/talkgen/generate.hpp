@@ -4,7 +4,7 @@
 //   job.image_path = "face.jpg";
 //   job.audio_path = "speech.wav";          // or job.speech_text = "Hello there" (espeak-ng)
 //   job.output_path = "out.mp4";
-//   job.quality = talkgen::Quality::balanced;
+//   job.quality = talkgen::Quality::quality;   // default: talkgen::default_quality (balanced)
 //   GenerateResult r = pipeline.run(job, callbacks);   // see src/pipeline/pipeline.hpp / talkgen::Client
 //
 // These are plain option/result types; the work is done by the pipeline the Client owns (models loaded
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "talkgen/encoder.hpp"
+#include "talkgen/export.hpp"
 #include "talkgen/media.hpp"
 
 namespace talkgen {
@@ -37,6 +38,14 @@ namespace talkgen {
 /// (and one loaded with it refuses quality), unless explicit steps/scales override the profile.
 enum class Quality { draft, balanced, quality };
 
+/// The profile every entry point uses when a job names none: the C++ and C Clients, Python and Node, the CLI
+/// (generate, batch, plan, bench), the server, remote clients and the web page. `balanced`: the reference
+/// README's recommended distilled setting, 16 DiT forwards per chunk against `quality`'s 120 (7.5x less work
+/// for the same video), so that the cost of a call does not depend on where it is made. It needs the
+/// lightx2v LoRA in the model folder (the pipeline says where to put it); ask for Quality::quality to run the
+/// base weights alone.
+inline constexpr Quality default_quality = Quality::balanced;
+
 /// clip: one chunk of up to 81 frames (the reference's --mode clip). streaming: chunks with 9 motion
 /// frames carried over until the speech ends (--mode streaming), capped by max_frames.
 enum class GenerationMode { clip, streaming };
@@ -54,14 +63,14 @@ struct PixelBox {
 };
 
 /// "together" / "para" or "one-after-another" / "add"; throws Error(invalid_argument) otherwise.
-SpeakerTiming parse_speaker_timing(const std::string& name);
-const char* to_string(SpeakerTiming timing) noexcept;
+TALKGEN_API SpeakerTiming parse_speaker_timing(const std::string& name);
+TALKGEN_API const char* to_string(SpeakerTiming timing) noexcept;
 
 /// Which distillation LoRA (if any) the DiT weights carry.
 enum class DistillLora { none, lightx2v };
 
 /// The concrete sampler settings of a profile.
-struct QualitySettings {
+struct TALKGEN_API QualitySettings {
   int steps = 40;
   double shift = 7.0;
   double text_guidance = 5.0;
@@ -70,13 +79,13 @@ struct QualitySettings {
   /// DiT forwards per sampling step: 3 with both guidances, 2 when text guidance is 1, 1 when both are 1.
   int forwards_per_step() const;
 };
-QualitySettings quality_settings(Quality quality, Resolution resolution);
+TALKGEN_API QualitySettings quality_settings(Quality quality, Resolution resolution);
 
 /// "draft" | "balanced" | "quality"; throws Error(invalid_argument) otherwise.
-Quality parse_quality(const std::string& name);
-const char* to_string(Quality quality) noexcept;
+TALKGEN_API Quality parse_quality(const std::string& name);
+TALKGEN_API const char* to_string(Quality quality) noexcept;
 /// "480p" / "480" / "720p" / "720"; throws Error(unsupported) otherwise.
-Resolution parse_resolution(const std::string& name);
+TALKGEN_API Resolution parse_resolution(const std::string& name);
 
 struct GenerateOptions {
   // ---- inputs (exactly one image source and one speech source) ----
@@ -100,7 +109,7 @@ struct GenerateOptions {
   std::string prompt = "A person is talking to the camera.";
   std::string negative_prompt;             ///< empty: the reference's default (sample_neg_prompt)
   Resolution resolution = Resolution::p480;
-  Quality quality = Quality::quality;
+  Quality quality = default_quality;
   GenerationMode mode = GenerationMode::streaming;
   std::optional<int> steps;                ///< overrides of the profile's settings
   std::optional<double> shift, text_guidance, audio_guidance;
@@ -137,7 +146,7 @@ struct GenerateProgress {
   double eta_seconds = -1.0;     ///< -1 until the first step has been timed
 };
 /// "preparing" | "sampling" | "decoding" | "encoding" | "done": the names progress events carry (CLI, server).
-const char* to_string(GenerateProgress::Stage stage) noexcept;
+TALKGEN_API const char* to_string(GenerateProgress::Stage stage) noexcept;
 /// Return false to cancel: the job stops before its next step with Error(cancelled); no file is left.
 using GenerateProgressCallback = std::function<bool(const GenerateProgress&)>;
 

@@ -1,13 +1,15 @@
 // Logging: one process-wide sink that the host application may replace.
 //
-// The default sink writes "[talkgen level] message" to stderr. The level comes from the TALKGEN_LOG
-// environment variable (trace|debug|info|warn|error|off; default info) until set_log_level() is called.
+// The default sink writes "[talkgen level] message" to stderr. The level is info until set_log_level() is
+// called; the library reads no environment variable for it (the `talkgen` CLI maps TALKGEN_LOG onto it).
 #pragma once
 
 #include <functional>
 #include <string_view>
 
 #include <fmt/format.h>
+
+#include "talkgen/export.hpp"
 
 namespace talkgen {
 
@@ -16,15 +18,15 @@ enum class LogLevel : int { trace = 0, debug = 1, info = 2, warn = 3, error = 4,
 using LogSink = std::function<void(LogLevel, std::string_view message)>;
 
 /// Replaces the sink (nullptr restores the stderr default). Thread-safe.
-void set_log_sink(LogSink sink);
-void set_log_level(LogLevel level);
-LogLevel log_level();
+TALKGEN_API void set_log_sink(LogSink sink);
+TALKGEN_API void set_log_level(LogLevel level);
+TALKGEN_API LogLevel log_level();
 /// Parses "trace".."off" (case-insensitive); throws Error(invalid_argument) otherwise.
-LogLevel parse_log_level(std::string_view name);
-const char* to_string(LogLevel level) noexcept;
+TALKGEN_API LogLevel parse_log_level(std::string_view name);
+TALKGEN_API const char* to_string(LogLevel level) noexcept;
 
 namespace detail {
-void emit_log(LogLevel level, std::string_view message);
+TALKGEN_API void emit_log(LogLevel level, std::string_view message);
 }
 
 template <typename... Args>

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "talkgen/export.hpp"
+
 namespace talkgen {
 
 /// 8-bit RGB pixels, row-major, height × width × 3, no padding.
@@ -53,9 +55,9 @@ struct DecodeLimits {
 /// gives its first frame. A damaged or truncated picture is invalid_argument, not a partly grey image.
 /// The picture size is read from the header (PNG, JPEG, GIF, BMP, WebP) and checked against
 /// `limits.max_pixels` before anything is decoded; other formats are held to it by the decoder itself.
-Image decode_image(const std::string& path, const DecodeLimits& limits = {});
+TALKGEN_API Image decode_image(const std::string& path, const DecodeLimits& limits = {});
 /// The same from an encoded file held in memory (`data` is only read during the call).
-Image decode_image_bytes(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits = {});
+TALKGEN_API Image decode_image_bytes(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits = {});
 
 /// Decodes WAV, MP3, FLAC, M4A/AAC, OGG/Opus (any audio FFmpeg reads; the first audio stream of a
 /// video file too), downmixed to mono as the mean of the channels (librosa's to_mono) and resampled
@@ -67,9 +69,9 @@ Image decode_image_bytes(const std::uint8_t* data, std::size_t size, const Decod
 /// last packet the decoder rejects). Files whose header states no length (streamed WAV with size
 /// 0xFFFFFFFF, MP3 without a Xing header, OGG) are read to their end. `limits.max_seconds` is checked
 /// against the header's length before decoding and against the samples decoded while decoding.
-Audio decode_audio(const std::string& path, int sample_rate = 16000, const DecodeLimits& limits = {});
-Audio decode_audio_bytes(const std::uint8_t* data, std::size_t size, int sample_rate = 16000,
-                         const DecodeLimits& limits = {});
+TALKGEN_API Audio decode_audio(const std::string& path, int sample_rate = 16000, const DecodeLimits& limits = {});
+TALKGEN_API Audio decode_audio_bytes(const std::uint8_t* data, std::size_t size, int sample_rate = 16000,
+                                     const DecodeLimits& limits = {});
 
 /// Frames of a video as decode_video_frames() returns them.
 struct VideoFrames {
@@ -92,17 +94,17 @@ struct VideoFrames {
 /// rejects) is truncated: invalid_argument. `limits.max_pixels` bounds the frame size (from the header, before
 /// decoding); `limits.max_seconds` bounds how much of the video is read (frames_read / fps): a video that the
 /// header or the decoding shows to go past it, where `limit` does not stop earlier, is invalid_argument.
-VideoFrames decode_video_frames(const std::string& path, const std::function<bool(std::int64_t)>& keep,
-                                std::int64_t limit = 0, const DecodeLimits& limits = {});
+TALKGEN_API VideoFrames decode_video_frames(const std::string& path, const std::function<bool(std::int64_t)>& keep,
+                                            std::int64_t limit = 0, const DecodeLimits& limits = {});
 
 /// Integrated loudness (EBU R128 / ITU-R BS.1770, libebur128) in LUFS; -inf for silence, for audio
 /// below the -70 LUFS gate and for audio shorter than one 400 ms block.
-double measure_loudness_lufs(const Audio& audio);
+TALKGEN_API double measure_loudness_lufs(const Audio& audio);
 /// Scales the samples so the integrated loudness becomes `target_lufs` (-70..0), as the reference's
 /// loudness_norm (pyloudnorm) does before wav2vec2: one gain for all samples, no clipping (peaks may
 /// exceed 1.0). Audio whose loudness is beyond ±100 LUFS (silence) is left unchanged, as in the
 /// reference; so is audio shorter than 400 ms, where the reference raises instead.
-void normalize_loudness(Audio& audio, double target_lufs = -23.0);
+TALKGEN_API void normalize_loudness(Audio& audio, double target_lufs = -23.0);
 
 /// Text to speech through the espeak-ng library. espeak-ng is process-global, so concurrent calls run one
 /// after another. It draws from libc rand(): the same text may differ by a few milliseconds between calls.
@@ -112,7 +114,7 @@ struct SpeechOptions {
   int words_per_minute = 160; // espeak-ng's rate, 80..450
   int sample_rate = 16000;    // resampled to this rate
 };
-Audio synthesize_speech(const std::string& text, const SpeechOptions& options = {});
+TALKGEN_API Audio synthesize_speech(const std::string& text, const SpeechOptions& options = {});
 
 /// Output sizes of the reference's resolution buckets.
 enum class Resolution { p480, p720 };
@@ -121,9 +123,9 @@ struct Size {
   int height = 0;
 };
 /// The reference's bucket for an input of this size: the bucket whose aspect ratio is closest.
-Size choose_bucket(int width, int height, Resolution resolution);
+TALKGEN_API Size choose_bucket(int width, int height, Resolution resolution);
 /// Resize (keeping aspect, covering the target) then centre-crop, as the reference's resize_and_centercrop:
 /// bit-identical to its PIL Image.BILINEAR resize and torchvision center_crop.
-Image resize_and_center_crop(const Image& image, Size target);
+TALKGEN_API Image resize_and_center_crop(const Image& image, Size target);
 
 }  // namespace talkgen

@@ -12,6 +12,11 @@
 // forwards from the quality profile, chunks from the duration, VAE / encoder / video-encode terms, the
 // Ulysses all-to-all volume for N GPUs) divided by rates: rates measured on this GPU by `talkgen bench`
 // (CalibrationStore) when there are any, else built-in figures for common GPUs. Plan::calibrated says which.
+//
+// Each option runs in the fastest memory mode that fits the GPU (or PlanRequest::max_vram_gib): the DiT in
+// bf16, FP8 or int8 (PlanRequest::dtype), all blocks resident or K of them with the rest streamed from
+// pinned host memory, the encoders kept or loaded only while used, umT5 on the GPU or the CPU, the VAE
+// decode tiled or not (PlanOption::mode). plan_each_gpu_type() shows the mode on every built-in GPU type.
 #pragma once
 
 #include <chrono>
@@ -21,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "talkgen/export.hpp"
 #include "talkgen/generate.hpp"
 #include "talkgen/media.hpp"
 
@@ -30,23 +36,31 @@ namespace talkgen {
 // GPU types and prices
 
 /// Built-in figures for a GPU type, used until that GPU is calibrated.
-struct GpuSpec {
+struct TALKGEN_API GpuSpec {
   std::string name;               ///< "H100", "A100-80GB", ...
-  double peak_bf16_tflops = 0;    ///< dense bf16 tensor-core peak
+  double peak_bf16_tflops = 0;    ///< dense bf16 tensor-core peak (FP32 accumulation, no sparsity)
   double memory_gib = 0;          ///< device memory (GiB, 2^30 bytes) as CUDA reports it (totalGlobalMem)
   double achieved_fraction = 0;   ///< fraction of the peak the DiT forward reaches (uncalibrated guess)
   double interconnect_gbps = 0;   ///< all-to-all bandwidth per GPU within one host, GB/s (NVLink or PCIe)
   double usd_per_gpu_hour = 0;    ///< default price (PriceTable::defaults())
+  double peak_fp8_tflops = 0;     ///< dense FP8 (e4m3) tensor peak, FP32 accumulation; 0: no FP8 tensor cores
+  double memory_bandwidth_gbps = 0;  ///< device memory bandwidth, GB/s
+  double host_link_gbps = 0;      ///< pinned host -> device copy rate, GB/s (what streamed blocks move at)
+  std::string host_link;          ///< "PCIe 4.0 x16", ...
+  int sm = 0;                     ///< compute capability x 10: 80 (A100), 86 (A10, RTX 30xx), 89 (Ada), 90 (Hopper)
+
+  bool has_fp8() const { return peak_fp8_tflops > 0; }
 };
 
-/// A100-80GB, H100, H200, L40S, RTX 4090.
-const std::vector<GpuSpec>& known_gpu_types();
+/// A100-80GB, H100, H200, L40S, RTX 4090, RTX 3090, RTX 4080, RTX 4060 Ti 16GB, L4, A10.
+TALKGEN_API const std::vector<GpuSpec>& known_gpu_types();
 /// The built-in type a name means: "H100", "h100", "NVIDIA H100 80GB HBM3" -> H100. nullopt if none.
-std::optional<GpuSpec> find_gpu_type(const std::string& name);
+TALKGEN_API std::optional<GpuSpec> find_gpu_type(const std::string& name);
 
-/// USD per GPU-hour by GPU type. Defaults (typical 2025 on-demand cloud prices; override with your own):
-/// A100-80GB 3.50, H100 4.50, H200 5.50, L40S 1.80, RTX 4090 0.70.
-class PriceTable {
+/// USD per GPU-hour by GPU type. Defaults (typical 2025 on-demand cloud / marketplace prices; override with
+/// your own): A100-80GB 3.50, H100 4.50, H200 5.50, L40S 1.80, RTX 4090 0.70, RTX 3090 0.30, RTX 4080 0.40,
+/// RTX 4060 Ti 16GB 0.20, L4 0.80, A10 0.75.
+class TALKGEN_API PriceTable {
  public:
   static PriceTable defaults();
   /// Sets (or overrides) the price of a type; throws Error(invalid_argument) for a negative price.
@@ -92,7 +106,7 @@ struct InventoryOptions {
 };
 
 /// The devices this process can use. Never throws for missing devices: `note` says why there are none.
-DeviceInventory probe_devices(const InventoryOptions& options = {});
+TALKGEN_API DeviceInventory probe_devices(const InventoryOptions& options = {});
 
 // ---------------------------------------------------------------------------------------------------
 // Calibration (measured by `talkgen bench`)
@@ -123,9 +137,9 @@ struct Calibration {
 /// N-GPU forward loses against an even split of the work (the all-to-alls themselves, smaller GEMMs and
 /// attention calls) priced as communication, so a calibrated plan reproduces the measured forward. 0 when
 /// the N-GPU forward lost nothing (or for gpus < 2 or non-positive input).
-double effective_comm_gbps(std::int64_t tokens, int gpus, double one_gpu_forward_s, double forward_s);
+TALKGEN_API double effective_comm_gbps(std::int64_t tokens, int gpus, double one_gpu_forward_s, double forward_s);
 
-class CalibrationStore {
+class TALKGEN_API CalibrationStore {
  public:
   /// Files live in `directory` (created on the first save). Default: default_directory().
   CalibrationStore();
@@ -151,7 +165,40 @@ class CalibrationStore {
 
 /// Stores what `talkgen bench` measured: checks the numbers (gpu_name set, dit_tflops > 0, nothing
 /// negative; Error(invalid_argument) otherwise), fills talkgen_version and measured_at, saves, returns it.
-Calibration record_calibration(Calibration measured, const CalibrationStore& store);
+TALKGEN_API Calibration record_calibration(Calibration measured, const CalibrationStore& store);
+
+// ---------------------------------------------------------------------------------------------------
+// Memory modes (issue 19): how one GPU holds a job
+
+/// The DiT's weight format. fp8: e4m3 weights with per-output-channel scales and FP8 GEMMs (GPUs with FP8
+/// tensor cores only: sm_89 / sm_90). int8: 8-bit weights dequantised to bf16 block by block, bf16 compute.
+/// automatic: bf16 whenever a bf16 mode fits (quantising changes the output), else the fastest of fp8
+/// (where the GPU has FP8 tensor cores) and int8.
+enum class WeightDtype { automatic, bf16, fp8, int8 };
+TALKGEN_API const char* to_string(WeightDtype dtype) noexcept;
+/// "auto" / "automatic", "bf16", "fp8", "int8" (any case). Throws Error(invalid_argument) naming them.
+TALKGEN_API WeightDtype parse_weight_dtype(const std::string& name);
+
+/// How one GPU holds a job.
+struct TALKGEN_API MemoryMode {
+  WeightDtype dtype = WeightDtype::bf16;  ///< bf16, fp8 or int8 (never automatic in a plan)
+  int blocks = 40;                        ///< the DiT's transformer blocks (N)
+  /// K: blocks kept on the GPU. The other N - K stream from pinned host memory through 2 slots, block
+  /// i+1 copying while block i computes (src/distributed/block_offload.hpp); K == N: nothing streams.
+  int resident_blocks = 40;
+  bool weight_sharded = false;            ///< DiT weights split over the GPUs, all-gathered block by block
+  bool text_encoder_on_gpu = true;        ///< umT5 on the GPU (else on the CPU)
+  /// CLIP, wav2vec2, the VAE (and umT5 when on the GPU) are on the GPU only while they run, and umT5 is
+  /// freed once the prompts are encoded; false: all of them stay loaded next to the DiT.
+  bool encoders_on_demand = false;
+  bool vae_tiled_decode = false;          ///< VAE decode in spatial tiles (GenerateOptions::low_memory)
+
+  bool offloaded() const { return resident_blocks < blocks; }
+  int streamed_blocks() const { return blocks - resident_blocks; }
+};
+/// "bf16 resident", "fp8, 12 of 40 blocks resident (28 streamed), encoders on demand, umT5 on CPU, tiled
+/// VAE decode".
+TALKGEN_API std::string describe(const MemoryMode& mode);
 
 // ---------------------------------------------------------------------------------------------------
 // Plans
@@ -178,6 +225,11 @@ struct PlanRequest {
   bool use_calibration = true;
   std::string calibration_directory;          ///< empty: CalibrationStore::default_directory()
   std::string driver_version;                 ///< empty: the newest calibration of any driver
+  /// Most device memory the job may take per GPU, GiB: the caching allocator's peak (what
+  /// PlanOption::peak_vram_gib reports; the CUDA context comes on top). Empty: the GPU's memory less
+  /// its context. The planner picks the fastest mode under it; plan() refuses a cap no mode fits.
+  std::optional<double> max_vram_gib;
+  WeightDtype dtype = WeightDtype::automatic;  ///< fp8 on a GPU without FP8 tensor cores: Error(unsupported)
 };
 
 /// Seconds spent where, for one option.
@@ -193,10 +245,19 @@ struct PlanTimes {
 
 struct PlanOption {
   int gpus = 1;
-  bool weight_sharded = false;
-  bool fits = false;               ///< memory_gib_per_gpu <= the GPU's memory
-  bool text_encoder_on_gpu = true;
-  double memory_gib_per_gpu = 0;   ///< the busiest GPU (rank 0: it also holds the encoders and VAE)
+  bool weight_sharded = false;     ///< = mode.weight_sharded
+  bool fits = false;               ///< peak_vram_gib within max_vram_gib and memory_gib_per_gpu within the GPU
+  bool text_encoder_on_gpu = true; ///< = mode.text_encoder_on_gpu
+  /// The fastest mode that fits (or, when none does, the one needing the least memory).
+  MemoryMode mode;
+  /// Caching-allocator peak on the busiest GPU (rank 0: it also holds the encoders and VAE), GiB: what
+  /// PlanRequest::max_vram_gib caps.
+  double peak_vram_gib = 0;
+  double memory_gib_per_gpu = 0;   ///< peak_vram_gib + the CUDA context: what the GPU must have
+  std::string peak_phase;          ///< when the peak happens: "DiT sampling", "VAE decode", "umT5", ...
+  double host_pinned_gib = 0;      ///< pinned host memory the streamed blocks live in (0 unless offloaded)
+  double streamed_gib_per_forward = 0;  ///< host -> device bytes per DiT forward (streamed blocks)
+  double seconds_per_forward = 0;  ///< one DiT forward with this mode (compute, streaming, all-to-all)
   double seconds = 0;              ///< wall time, = times.total
   double cost_usd = 0;             ///< seconds x gpus x price
   PlanTimes times;
@@ -229,29 +290,54 @@ struct Plan {
 };
 
 /// Every option and the recommendation; never throws for unmet limits (recommended_gpus is empty and
-/// `recommendation` says why). Throws Error(invalid_argument) for a bad request, Error(unsupported) for a
-/// GPU type with neither built-in figures nor a calibration.
-Plan evaluate_plan(const PlanRequest& request);
+/// `recommendation` says why; an option that fits no mode has fits = false and the mode needing the least
+/// memory). Throws Error(invalid_argument) for a bad request (max_vram_gib <= 0 included), Error(unsupported)
+/// for a GPU type with neither built-in figures nor a calibration, or for dtype fp8 on a GPU without FP8
+/// tensor cores (the message names int8 and bf16).
+TALKGEN_API Plan evaluate_plan(const PlanRequest& request);
 
-/// evaluate_plan(), then Error(unsupported) when no option fits in memory (naming the memory per GPU, the
-/// GPU types that have it, and the GPU count, replicated or weight-sharded, at which this type would fit), Error(invalid_argument) when none meets the budget / deadline
-/// (naming the fastest time and the lowest cost on offer).
-Plan plan(const PlanRequest& request);
+/// evaluate_plan(), then Error(out_of_memory) when no option fits in memory (naming the least memory per
+/// GPU any mode needs, the smallest max_vram_gib that would work, the GPU types that have it, and the GPU
+/// count, replicated or weight-sharded, at which this type would fit), Error(invalid_argument) when none
+/// meets the budget / deadline (naming the fastest time and the lowest cost on offer). Both before any
+/// weight loads: a caller plans first.
+TALKGEN_API Plan plan(const PlanRequest& request);
+
+/// The one-GPU mode the planner picks for a job on one GPU type.
+struct GpuTypeMode {
+  std::string gpu_type;
+  double gpu_memory_gib = 0;
+  bool fits = false;               ///< some mode fits (the cap and the GPU)
+  MemoryMode mode;                 ///< the fastest that fits (or the smallest when none does)
+  double peak_vram_gib = 0;
+  double memory_gib = 0;           ///< + the CUDA context
+  std::string peak_phase;
+  double seconds = 0;              ///< the whole job on one GPU
+  double seconds_per_forward = 0;
+  double streamed_gib_per_forward = 0;
+  double cost_usd = 0;
+  std::string why_not;             ///< empty when it fits: "needs 13.1 GiB, the cap is 12.0 GiB", "no FP8 ..."
+};
+/// The request on one GPU of every built-in type (known_gpu_types(); request.gpu_type and gpus_available
+/// are ignored, budget and deadline too): what `talkgen plan` lists per GPU type. Built-in figures only
+/// (no calibration), so the types compare like for like. Never throws for a type that cannot run it
+/// (why_not says why); throws Error(invalid_argument) for a bad request.
+TALKGEN_API std::vector<GpuTypeMode> plan_each_gpu_type(const PlanRequest& request);
 
 struct PlanLimits {
   std::optional<double> budget_usd;
   std::optional<double> deadline_seconds;
 };
 /// plan() for `duration_seconds` at `quality` within `limits`, on `hardware`'s GPU type and count.
-int recommend_gpu_count(double duration_seconds, Quality quality, const PlanLimits& limits,
+TALKGEN_API int recommend_gpu_count(double duration_seconds, Quality quality, const PlanLimits& limits,
                         const PlanRequest& hardware);
-/// Wall seconds on exactly `gpus` GPUs; Error(unsupported) when that does not fit in memory.
-double estimate_time(double duration_seconds, int gpus, Resolution resolution, Quality quality,
+/// Wall seconds on exactly `gpus` GPUs; Error(out_of_memory) when no mode fits in memory.
+TALKGEN_API double estimate_time(double duration_seconds, int gpus, Resolution resolution, Quality quality,
                      const PlanRequest& hardware);
-/// USD on exactly `gpus` GPUs (time x gpus x price); Error(unsupported) when that does not fit.
-double estimate_cost(double duration_seconds, int gpus, Resolution resolution, Quality quality,
+/// USD on exactly `gpus` GPUs (time x gpus x price); Error(out_of_memory) when no mode fits.
+TALKGEN_API double estimate_cost(double duration_seconds, int gpus, Resolution resolution, Quality quality,
                      const PlanRequest& hardware);
 
-const char* to_string(TextEncoderPlacement placement) noexcept;
+TALKGEN_API const char* to_string(TextEncoderPlacement placement) noexcept;
 
 }  // namespace talkgen

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "talkgen/export.hpp"
+
 namespace talkgen {
 
 struct SpeechVoice {
@@ -24,11 +26,11 @@ struct SpeechVoice {
 
 /// The installed espeak-ng voices (not variants, not MBROLA voices), in espeak-ng's order. Read once per
 /// process. Error(unsupported) when espeak-ng or its data cannot be loaded.
-std::vector<SpeechVoice> list_speech_voices();
+TALKGEN_API std::vector<SpeechVoice> list_speech_voices();
 
 /// Checks `voice` against the installed list under the rules above, without synthesising anything and
 /// without espeak-ng opening any file named by it. Error(invalid_argument) naming the voice (truncated) with
 /// a few installed names as a hint; Error(unsupported) when espeak-ng cannot be loaded.
-void check_speech_voice(const std::string& voice);
+TALKGEN_API void check_speech_voice(const std::string& voice);
 
 }  // namespace talkgen

@@ -3,12 +3,13 @@
 #pragma once
 
 #include "talkgen/encoder.hpp"
+#include "talkgen/export.hpp"
 #include "talkgen/media.hpp"
 
 namespace talkgen {
 
 /// Appends round(audio duration × fps) copies of `image` to `encoder` (in one-second chunks, so memory
 /// stays bounded) and sets `audio` as its sound. Does not call finish(). Returns the number of frames.
-int append_still_video(Encoder& encoder, const Image& image, const Audio& audio, double fps);
+TALKGEN_API int append_still_video(Encoder& encoder, const Image& image, const Audio& audio, double fps);
 
 }  // namespace talkgen

@@ -116,6 +116,34 @@ if g++ -std=c++17 -o "$T/smoke_cpp" "$T/smoke.cpp" $(pcflags --cflags --libs sen
   else fail "C++ smoke exited $?: $out"; fi
 else fail "C++ smoke did not build: $(cat "$T/cxx.log")"; fi
 
+# ICU from the bundle (stub data): ftfy's filtered NFC normaliser works (src/model/umt5/ftfy_fix_text.cpp).
+cat >"$T/icu.c" <<'EOF'
+#include <unicode/unorm2.h>
+#include <unicode/uset.h>
+#include <stdio.h>
+int main(void) {
+  UErrorCode e = U_ZERO_ERROR;
+  const UNormalizer2 *nfc = unorm2_getNFCInstance(&e);
+  USet *assigned = uset_openPattern(u"[:age=14.0:]", -1, &e);
+  const UNormalizer2 *f = unorm2_openFiltered(nfc, assigned, &e);
+  UChar in[] = {0x65, 0x301}, out[4];
+  int n = unorm2_normalize(f, in, 2, out, 4, &e);
+  printf("nfc=%s len=%d first=U+%04X\n", u_errorName(e), n, out[0]);
+  return U_FAILURE(e) || n != 1 || out[0] != 0xE9;
+}
+EOF
+# shellcheck disable=SC2046
+if gcc -o "$T/icu" "$T/icu.c" $(pcflags --cflags --libs icu-uc) -Wl,-rpath-link,"$LIB" 2>"$T/icu.log"; then
+  if out=$(clean_env LD_LIBRARY_PATH="$LIB" "$T/icu" 2>&1); then ok "ICU smoke: $out"
+  else fail "ICU smoke exited $?: $out"; fi
+else fail "ICU smoke did not build: $(cat "$T/icu.log")"; fi
+# Boost: the server's transport includes resolve inside the bundle only (it carries a subset of Boost).
+boost_outside=$(cd "$REPO" && grep -rl --include='*.cpp' --include='*.hpp' '#include <boost/' src tests capi |
+  while read -r f; do g++ -std=c++17 -M -MG -Iinclude -Isrc -I"$B/usr/include" "$f"; done |
+  tr ' \\' '\n\n' | grep '/boost/' | { grep -v "^$B/" || true; } | sort -u | head -5)
+[ -z "$boost_outside" ] && ok "Boost: every header our sources reach is in the bundle" ||
+  fail "Boost headers our sources reach are missing from the bundle: $boost_outside"
+
 # 4. espeak-ng reads the bundled data through ESPEAK_DATA_PATH (its built-in path is /usr/lib/...).
 v=$(clean_env LD_LIBRARY_PATH="$LIB" ESPEAK_DATA_PATH="$LIB" "$B/usr/bin/espeak-ng" --version 2>&1 || true)
 grep -q "Data at: $LIB/espeak-ng-data" <<<"$v" && ok "espeak-ng: $v" || fail "espeak-ng does not use the bundled data: $v"
@@ -134,19 +162,22 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Catch2 REQUIRED)
 include(Catch)
+find_package(Boost 1.74 REQUIRED CONFIG)
+get_target_property(_boost Boost::headers INTERFACE_INCLUDE_DIRECTORIES)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libavutil libswscale libswresample)
 pkg_check_modules(ESPEAK REQUIRED IMPORTED_TARGET espeak-ng)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 pkg_check_modules(EBUR128 REQUIRED IMPORTED_TARGET libebur128)
+pkg_check_modules(ICU_UC REQUIRED IMPORTED_TARGET icu-uc)
 get_target_property(_fmt fmt::fmt IMPORTED_LOCATION_NONE)
 get_target_property(_catch Catch2::Catch2 INTERFACE_INCLUDE_DIRECTORIES)
-message(STATUS "PROBE ${fmt_DIR};${nlohmann_json_DIR};${CLI11_DIR};${Catch2_DIR};${_fmt};${_catch};${FFMPEG_LINK_LIBRARIES};${ESPEAK_LINK_LIBRARIES};${SENTENCEPIECE_LINK_LIBRARIES};${EBUR128_LINK_LIBRARIES}")
+message(STATUS "PROBE ${fmt_DIR};${nlohmann_json_DIR};${CLI11_DIR};${Catch2_DIR};${_fmt};${_catch};${FFMPEG_LINK_LIBRARIES};${ESPEAK_LINK_LIBRARIES};${SENTENCEPIECE_LINK_LIBRARIES};${EBUR128_LINK_LIBRARIES};${_boost};${Boost_DIR};${ICU_UC_LINK_LIBRARIES}")
 EOF
   if out=$(clean_env CMAKE_PREFIX_PATH="$B/usr" PKG_CONFIG_LIBDIR="$PCDIRS" cmake -S "$T/cm" -B "$T/cm/b" 2>&1); then
     probe=$(sed -n 's/.*PROBE //p' <<<"$out")
     outside=$(tr ';' '\n' <<<"$probe" | grep -v "^$B/" || true)
-    [ -z "$outside" ] && ok "CMake finds fmt, nlohmann_json, CLI11, Catch2 and the pkg-config modules in the bundle" ||
+    [ -z "$outside" ] && ok "CMake finds fmt, nlohmann_json, CLI11, Catch2, Boost and the pkg-config modules in the bundle" ||
       fail "CMake found these outside the bundle: $outside"
   else fail "CMake probe failed: $out"; fi
 fi

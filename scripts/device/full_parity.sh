@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Full-size parity on the GPU machine: each generator writes full-size random weights + inputs + the
-# reference's outputs, then our test binary (from build-cuda/) compares. Needs build-cuda/ (session.sh)
+# reference's outputs, then our test binary (from build-cuda/) compares. Needs build-cuda/ (build_cuda.sh)
 # and .ref/infinitetalk. Each component is time-boxed; the max errors are printed.
 #
 # dit: the InfiniteTalk DiT at the 14B config, all TALKGEN_DIT_LAYERS blocks (default 40: 18.88 B

@@ -19,9 +19,11 @@
 #   - the ffmpeg/ffprobe CLIs: they need libavfilter + libavdevice, whose closure (flite voices,
 #     pocketsphinx, rubberband, placebo, SDL2, jack, ...) adds about 26 MiB compressed and does not fit.
 #   - libicudata.so.72's 30 MB of data: replaced by ICU's own "stubdata" layout (an empty table of
-#     contents; ICU then looks for data files and reports U_FILE_ACCESS_ERROR). Only libxml2 loads ICU,
-#     only libavformat's DASH/IMF demuxers use libxml2, and libxml2 converts the common charsets
-#     itself or through glibc's iconv before it ever asks ICU.
+#     contents; ICU then looks for data files and reports U_FILE_ACCESS_ERROR). What we use of ICU does
+#     not read it: ftfy's NFC (src/model/umt5) uses the NFC tables, character ages and property names that
+#     libicuuc carries built in (checked: unorm2_getNFCInstance, uset_openPattern("[:age=14.0:]") and
+#     unorm2_openFiltered succeed and normalise with the stub); libxml2 (libavformat's DASH/IMF demuxers)
+#     converts the common charsets itself or through glibc's iconv before it ever asks ICU.
 #
 # Usage: bash scripts/device/make_deps.sh [--keep-work] [--no-check]
 #   Env: TALKGEN_DEPS_WORK (scratch folder, default /tmp/talkgen-deps-build).
@@ -49,7 +51,11 @@ DEV_PKGS=(
   libebur128-dev libespeak-ng-dev libsentencepiece-dev
   libsqlite3-dev libcpp-httplib-dev
   libssl-dev zlib1g-dev libbrotli-dev   # cpp-httplib.pc Requires.private: openssl zlib libbrotli*
+  libicu-dev                            # ftfy's NFC (src/model/umt5): icu-uc
 )
+# Header-only Boost (Beast + Asio for the server's transport): libboost1.74-dev is ~14,000 headers, about
+# 12 MiB packed, so only the Boost libraries our sources reach are kept (see add_boost_subset).
+BOOST_PKG=libboost1.74-dev
 # Packages of which only the named files are kept (their libraries come through the closure).
 declare -A TOOL_FILES=(
   [espeak-ng]="usr/bin/espeak-ng"
@@ -223,6 +229,34 @@ rm -rf "$ED/voices/mb" "$ED/phondata-manifest"
 find "$ED/lang" -type f ! -path '*/gmw/en*' -delete
 find "$ED/lang" -type d -empty -delete
 
+# Boost: the headers on the include closure of our Boost-including sources, file by file, except the
+# libraries whose headers pick configuration branches by compiler and standard library (Asio, Beast,
+# Config, System): those whole, so that the GPU machine's compiler taking another branch still finds them.
+BOOST_WHOLE=(asio beast config system)
+add_boost_subset() {
+  fetch "$BOOST_PKG"
+  local inc=$WORK/x/$BOOST_PKG/usr/include f lib
+  [ -d "$inc/boost" ] || die "$BOOST_PKG has no usr/include/boost"
+  mkdir -p "$ROOT/usr/include/boost"
+  (cd "$REPO" && grep -rl --include='*.cpp' --include='*.hpp' '#include <boost/' src tests capi |
+    while read -r f; do g++ -std=c++17 -M -MG -Iinclude -Isrc -I"$inc" "$f"; done) |
+    tr ' \\' '\n\n' | grep "^$inc/boost/" | sort -u | sed "s#^$inc/##" >"$WORK/boost_files"
+  [ -s "$WORK/boost_files" ] || die "no Boost headers found on the include closure (is $BOOST_PKG unpacked?)"
+  (cd "$inc" && tar -cf - -T "$WORK/boost_files") | tar -xf - -C "$ROOT/usr/include"
+  for lib in "${BOOST_WHOLE[@]}"; do
+    cp -a "$inc/boost/$lib" "$ROOT/usr/include/boost/"
+    [ -f "$inc/boost/$lib.hpp" ] && cp -a "$inc/boost/$lib.hpp" "$ROOT/usr/include/boost/"
+  done
+  # find_package(Boost CONFIG) reads BoostConfig.cmake and the headers' target (boost_headers).
+  mkdir -p "$ROOT/usr/lib/$ARCH/cmake"
+  cp -a "$WORK/x/$BOOST_PKG/usr/lib/$ARCH/cmake/"{Boost-,boost_headers-,BoostDetectToolset-}* "$ROOT/usr/lib/$ARCH/cmake/" ||
+    die "$BOOST_PKG lacks its CMake package files (usr/lib/$ARCH/cmake/Boost-*)"
+  log "Boost subset: $(wc -l <"$WORK/boost_files") headers on the closure + ${BOOST_WHOLE[*]} whole, $(du -sh "$ROOT/usr/include/boost" | cut -f1)"
+}
+add_boost_subset
+# ICU: only icu-uc is used (src/model/umt5); the other libraries' -dev links and .pc files would pull them in.
+rm -f "$LIBDIR"/libicu{io,test,tu,i18n}.so "$LIBDIR"/pkgconfig/icu-{io,i18n}.pc
+
 # --- 2. the runtime closure over DT_NEEDED ------------------------------------------------------------
 for round in $(seq 1 20); do
   fix_abs_links
@@ -232,6 +266,10 @@ for round in $(seq 1 20); do
   while read -r l; do
     t=$(basename "$(readlink "$l")")
     s=$(host_soname_of "$t")
+    if [ -n "$s" ] && [ -n "${STUBBED[$s]:-}" ]; then   # e.g. libicudata.so -> the stub, not 30 MB of data
+      [ -e "$LIBDIR/$s" ] || { log "stubbing $s"; ${STUBBED[$s]} "$s" "$LIBDIR/$s"; }
+      ln -sfn "$s" "$l"; continue
+    fi
     if [ -n "$s" ] && is_excluded "$s"; then
       rm -f "$l"; echo "INPUT($s)" >"$l"    # ld finds the system's copy through its default path
       continue
@@ -270,6 +308,8 @@ dangling=$(find "$ROOT" -xtype l | sed "s#^$ROOT/##")
 
 while read -r pc; do
   rel=$(realpath --relative-to="$(dirname "$pc")" "$ROOT/usr")
+  # ICU's .pc files write "prefix = /usr": spaces around '=' are allowed; make them plain first.
+  sed -i -E 's/^([A-Za-z_][A-Za-z0-9_]*)[[:space:]]+=[[:space:]]*/\1=/' "$pc"
   grep -q '^prefix=' "$pc" || sed -i '1i prefix=/usr' "$pc"   # nlohmann_json.pc names /usr bare
   # prefix follows the .pc file; every other absolute /usr becomes ${prefix}.
   sed -i -E -e '/^prefix=/!s#(^|[=[:space:]]|-I|-L)/usr(/|$|[[:space:]])#\1${prefix}\2#g' \
@@ -277,8 +317,9 @@ while read -r pc; do
   if grep -n '/usr' "$pc"; then die "$pc still names /usr"; fi
 done < <(find "$ROOT" -name '*.pc')
 for c in $(grep -rlE '/usr/(lib|include|share)' "$ROOT"/usr/lib/cmake "$ROOT"/usr/lib/$ARCH/cmake "$ROOT"/usr/share/cmake 2>/dev/null || true); do
-  # Only the "/usr move" guard of CMake's generated configs may name /usr: it compares real paths.
-  if grep -vE '_realOrig|PACKAGE_PREFIX_DIR "/usr"|_IMPORT_PREFIX "/usr|^ *#' "$c" | grep -qE '/usr/(lib|include|share)'; then
+  # Only the "/usr move" guard of CMake's generated configs may name /usr: it compares real paths
+  # (Boost's configs have their own guard, naming the Debian build tree: used only if it exists).
+  if grep -vE '_realOrig|PACKAGE_PREFIX_DIR "/usr"|_IMPORT_PREFIX "/usr|^ *#|"/build/boost[^"]*/debian/tmp/usr/' "$c" | grep -qE '/usr/(lib|include|share)'; then
     die "$c hard-codes /usr outside CMake's relocation guard"
   fi
 done

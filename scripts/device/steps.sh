@@ -1,16 +1,14 @@
-# Helpers for the device session scripts, `source`d after START, OUT and BUDGET are set: every step runs
+# Helpers for bench.sh (and any time-boxed device script), `source`d after START, OUT and BUDGET are set: every step runs
 # under `timeout`, and a step whose estimate no longer fits in the budget is skipped and named, so the
 # logs always come back within the device call.
 left() { echo $((BUDGET - ($(date +%s) - START))); }
 step() { echo "=== [$(($(date +%s) - START))s, $(left)s left] $*"; }
 # run_step NAME ESTIMATE_S LIMIT_S LOG COMMAND...: runs when the estimate fits in what is left, output to the
 # terminal and LOG; the timeout is the smaller of LIMIT_S and what is left (less 10 s for the logs to come back).
-LAST_SKIPPED=0
 run_step() {
   local name=$1 estimate=$2 limit=$3 log=$4; shift 4
-  LAST_SKIPPED=0
   if [ "$(left)" -lt $((estimate + 10)) ]; then
-    step "SKIP $name: needs ~${estimate}s, $(left)s left"; LAST_SKIPPED=1; return 1
+    step "SKIP $name: needs ~${estimate}s, $(left)s left"; return 1
   fi
   local t=$(( $(left) - 10 < limit ? $(left) - 10 : limit ))
   step "$name (estimate ${estimate}s, limit ${t}s)"

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/environment.hpp"
 #include "talkgen/error.hpp"
 
 namespace talkgen::cli {
@@ -18,6 +19,8 @@ ClientOptions ClientArgs::options() const {
   ClientOptions o;
   o.model = model;
   o.model_dir = model_dir;
+  o.attention = attention_from_environment();
+  o.dit_fast_paths = dit_fast_paths_from_environment();
   if (multi_person_weights && model_dir.empty())
     fail(ErrorCode::invalid_argument, "--multi-person-weights chooses among the files of --model-dir; give one");
   o.multi_person_weights = multi_person_weights;
@@ -35,8 +38,13 @@ ClientOptions ClientArgs::options() const {
   // On the CPU, --gpus N means N CPU ranks unless --cpu-ranks says otherwise.
   const auto gpus = job_gpus();
   o.cpu_ranks = cpu_ranks.value_or(gpus.value_or(1));
-  if (attempts < 1) fail(ErrorCode::invalid_argument, "--attempts must be at least 1, got {}", attempts);
-  o.retry.max_attempts = attempts;
+  if (max_retries) {
+    if (*max_retries < 0) fail(ErrorCode::invalid_argument, "--max-retries must be 0 or more, got {}", *max_retries);
+    o.retry.max_attempts = *max_retries + 1;
+  } else {
+    if (attempts < 1) fail(ErrorCode::invalid_argument, "--attempts must be at least 1, got {}", attempts);
+    o.retry.max_attempts = attempts;
+  }
   return o;
 }
 
@@ -70,8 +78,11 @@ void add_client_options(CLI::App& cmd, ClientArgs& a) {
       ->capture_default_str();
   cmd.add_option("--cpu-ranks", a.cpu_ranks, "CPU ranks in the pool when running on the CPU (default: --gpus, or 1)");
   cmd.add_option("--timeout", a.timeout_seconds, "Per-job time limit in seconds, counted from its start (0 = none)");
-  cmd.add_option("--attempts", a.attempts, "Attempts per job for out-of-memory / collective timeouts (1 = no retry)")
-      ->capture_default_str();
+  auto* attempts = cmd.add_option("--attempts", a.attempts,
+                                  "Attempts per job for out-of-memory / collective timeouts (1 = no retry)")
+                       ->capture_default_str();
+  cmd.add_option("--max-retries", a.max_retries, "Retries after the first attempt (--attempts N+1; not both)")
+      ->excludes(attempts);
 }
 
 std::string devices_text(const std::vector<std::string>& devices) {

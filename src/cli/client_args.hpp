@@ -18,7 +18,9 @@ struct ClientArgs {
   std::string model, model_dir, device = "auto", gpus = "auto";
   std::optional<int> cpu_ranks;
   std::optional<double> timeout_seconds;
-  int attempts = 3;
+  int attempts = RetryPolicy{}.max_attempts;
+  std::optional<int> max_retries;  ///< --max-retries: the same as --attempts N+1 (the name the Python, Node and
+                                   ///< TypeScript clients use)
   bool multi_person_weights = false;
 
   /// Checks the combination and builds the Client's options (Error(invalid_argument) when malformed).
@@ -29,7 +31,7 @@ struct ClientArgs {
   std::optional<std::chrono::milliseconds> job_timeout() const;
 };
 
-/// --model, --model-dir, --device, --gpus, --cpu-ranks, --timeout, --attempts.
+/// --model, --model-dir, --device, --gpus, --cpu-ranks, --timeout, --attempts | --max-retries.
 void add_client_options(CLI::App& cmd, ClientArgs& args);
 
 /// "cuda:0,cuda:1" / "cpu x2".

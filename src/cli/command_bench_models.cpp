@@ -7,11 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
+#include "cli/environment.hpp"
+#include "client/device_pool.hpp"
 #include "cli/device_option.hpp"
 #include "core/atomic_file.hpp"
-#include "model/dit/dit_benchmark.hpp"
-#include "model/dit/dit_scaling_benchmark.hpp"
-#include "model/vae/vae_benchmark.hpp"
+#include "bench/dit_benchmark.hpp"
+#include "bench/dit_scaling_benchmark.hpp"
+#include "bench/vae_benchmark.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/log.hpp"
 #include "talkgen/planner.hpp"
@@ -26,6 +28,8 @@ struct DitBenchArgs {
   std::string json_out;   // the results as JSON in this file too
   int frames = 81, reps = 3, warmup = 1;
   double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
+  std::vector<std::string> variants;  // A/B kernel variants after the main measurement ("flash/fused+gelu")
+  bool profile = false;               // one more forward, timed phase by phase
 };
 
 double gib(int64_t bytes) { return bytes < 0 ? -1.0 : double(bytes) / (1024.0 * 1024.0 * 1024.0); }
@@ -65,6 +69,13 @@ model::dit::DitBenchOptions dit_options(const DitBenchArgs& args) {
   options.reps = args.reps;
   options.warmup = args.warmup;
   options.peak_tflops = args.peak_tflops;
+  options.variants = args.variants;
+  options.profile = args.profile;
+  // The main measurement's kernels: the build's fastest unless TALKGEN_ATTENTION / TALKGEN_DIT_FAST say.
+  ClientOptions kernels;
+  kernels.attention = attention_from_environment();
+  kernels.dit_fast_paths = dit_fast_paths_from_environment();
+  options.runtime = client::dit_runtime_options(kernels);
   return options;
 }
 
@@ -212,6 +223,10 @@ CommandRun add_bench_dit(CLI::App& bench) {
   cmd->add_option("--reps", args->reps, "Timed repetitions (median)")->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed forwards first")->capture_default_str();
   cmd->add_option("--peak-tflops", args->peak_tflops, "Dense bf16 peak for MFU")->capture_default_str();
+  cmd->add_option("--variants", args->variants,
+                  "Also time these kernel variants, attention/fast-paths each (e.g. flash/none,cudnn/all)")
+      ->delimiter(',');
+  cmd->add_flag("--profile", args->profile, "Also time one forward phase by phase");
   return [args]() { return run_bench_dit(*args); };
 }
 

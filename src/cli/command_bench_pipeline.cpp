@@ -15,8 +15,8 @@
 #include "cli/device_option.hpp"
 #include "core/atomic_file.hpp"
 #include "model/layers/device_timing.hpp"
-#include "pipeline/pipeline_benchmark.hpp"
-#include "pipeline/pipeline_group_benchmark.hpp"
+#include "bench/pipeline_benchmark.hpp"
+#include "bench/pipeline_group_benchmark.hpp"
 #include "pipeline/random_models.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/planner.hpp"
@@ -81,7 +81,7 @@ struct Prediction {
   PlanTimes times;
   double memory_gib = 0;
 };
-std::optional<Prediction> predict(const pipeline::PipelineBenchResult& r, Resolution resolution,
+std::optional<Prediction> predict(const bench::PipelineBenchResult& r, Resolution resolution,
                                   const std::string& gpu_type, const std::string& driver, bool text_on_cpu,
                                   int gpus, std::string* why_not) {
   if (gpu_type.empty()) {
@@ -91,7 +91,7 @@ std::optional<Prediction> predict(const pipeline::PipelineBenchResult& r, Resolu
   PlanRequest request;
   request.duration_seconds = r.job.frames / kFps;
   request.settings = r.job.settings;
-  request.quality = Quality::quality;
+  request.quality = default_quality;  // named for the record; `settings` (what ran) decides the cost
   request.resolution = resolution;
   request.frame_width = r.job.width;  // the portrait's bucket (640x640 for a square one), not the landscape one
   request.frame_height = r.job.height;
@@ -119,7 +119,7 @@ struct Composed {
   int steps, forwards_per_step;
   double job_s, s_per_video_s, streaming_s_per_s;
 };
-Composed compose(const pipeline::PipelineBenchResult& r, const char* name, int steps, int fps_) {
+Composed compose(const bench::PipelineBenchResult& r, const char* name, int steps, int fps_) {
   Composed c{name, steps, fps_, 0, 0, 0};
   const double chunk_sampling = steps * fps_ * r.forward_seconds;
   const auto& s = r.seconds;
@@ -134,11 +134,11 @@ Composed compose(const pipeline::PipelineBenchResult& r, const char* name, int s
 // What was measured: the job (on all --gpus), and with one GPU also each encoder's call; with
 // --compare-single the same job on GPU 0 alone and how far apart the two videos are.
 struct Measurement {
-  pipeline::PipelineBenchResult result;
+  bench::PipelineBenchResult result;
   double build_s = 0;
   std::optional<EncoderCallSeconds> encoder_calls;
   int64_t text_tokens = 0;  // tokens per prompt umT5 sees (prompts are padded to this)
-  std::optional<pipeline::PipelineBenchResult> single;
+  std::optional<bench::PipelineBenchResult> single;
   double frames_max_abs_diff = -1, frames_mean_abs_diff = -1;
 };
 
@@ -148,7 +148,7 @@ Measurement measure_alone(const pipeline::RandomModelOptions& models, const Gene
   pipeline::Pipeline pipeline(pipeline::make_random_models(models));
   model::layers::wait_for_device(models.device);
   m.build_s = since(t0);
-  m.result = pipeline::bench_pipeline(pipeline, job);
+  m.result = bench::bench_pipeline(pipeline, job);
   m.encoder_calls = time_encoder_calls(pipeline.models(), models.device, m.result.job.height, m.result.job.width,
                                        m.result.job.duration_seconds);
   m.text_tokens = pipeline.models().tokenizer->seq_len();
@@ -157,11 +157,11 @@ Measurement measure_alone(const pipeline::RandomModelOptions& models, const Gene
 
 Measurement measure_group(const pipeline::RandomModelOptions& models, const GenerateOptions& job,
                           const PipelineBenchArgs& a) {
-  pipeline::GroupBenchOptions options;
+  bench::GroupBenchOptions options;
   options.devices = rank_devices(a.device, a.gpus);
   options.models = models;
   options.compare_single = a.compare_single;
-  auto g = pipeline::bench_pipeline_group(options, job);
+  auto g = bench::bench_pipeline_group(options, job);
   Measurement m;
   m.result = std::move(g.group);
   m.build_s = g.build_s;
@@ -171,7 +171,7 @@ Measurement measure_group(const pipeline::RandomModelOptions& models, const Gene
   return m;
 }
 
-nlohmann::json seconds_json(const pipeline::PipelineBenchResult& r) {
+nlohmann::json seconds_json(const bench::PipelineBenchResult& r) {
   const auto& s = r.seconds;
   return {{"preparing", s.preparing}, {"sampling", s.sampling}, {"decoding", s.decoding}, {"encoding", s.encoding},
           {"total", s.total}, {"per_forward", r.forward_seconds}, {"steps", r.step_seconds}};
@@ -186,10 +186,10 @@ int run_bench_pipeline(const PipelineBenchArgs& a) {
 
   GenerateOptions job;
   job.image_path = a.image;
-  const double seconds = a.audio_seconds ? *a.audio_seconds : pipeline::seconds_for_frames(a.frames);
-  job.audio_bytes = pipeline::speech_of_length(a.audio, seconds);
+  const double seconds = a.audio_seconds ? *a.audio_seconds : bench::seconds_for_frames(a.frames);
+  job.audio_bytes = bench::speech_of_length(a.audio, seconds);
   job.resolution = parse_resolution(a.resolution);
-  job.quality = Quality::quality;
+  job.quality = default_quality;  // its shift; steps and guidance are the bench's own (--steps, --*-guidance)
   job.steps = a.steps;
   job.text_guidance = a.text_guidance;
   job.audio_guidance = a.audio_guidance;
@@ -349,7 +349,7 @@ CommandRun add_bench_pipeline(CLI::App& bench) {
   cmd->add_option("--steps", a->steps, "Sampling steps")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--text-guidance", a->text_guidance, "Text guidance scale (1: no no-text forward)")->capture_default_str();
   cmd->add_option("--audio-guidance", a->audio_guidance, "Audio guidance scale")->capture_default_str();
-  cmd->add_option("--shift", a->shift, "Sampler shift (default: the quality profile's)");
+  cmd->add_option("--shift", a->shift, "Sampler shift (default: the default quality profile's, balanced: 2)");
   cmd->add_option("--seed", a->seed, "Noise seed")->capture_default_str();
   cmd->add_option("-o,--output", a->output, "Write the MP4 here (default: kept in memory)");
   cmd->add_option("--x264-preset", a->x264_preset, "libx264 preset (default: the Encoder's, medium)");

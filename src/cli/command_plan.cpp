@@ -18,8 +18,8 @@ namespace {
 
 struct PlanArgs {
   double duration = 0;
-  std::string quality_name = "balanced", resolution_name = "480p", text_encoder_name = "auto";
-  Quality quality = Quality::balanced;
+  std::string quality_name = to_string(default_quality), resolution_name = "480p", text_encoder_name = "auto";
+  Quality quality = default_quality;
   Resolution resolution = Resolution::p480;
   std::string gpu_type;
   std::string frame_size;  // "WxH" (the portrait's bucket); empty: the resolution's landscape bucket
@@ -37,17 +37,13 @@ void parse_names(PlanArgs& a) {
     return s;
   };
   const std::string q = lower(a.quality_name), r = lower(a.resolution_name), t = lower(a.text_encoder_name);
-  a.quality = q == "draft" ? Quality::draft : q == "quality" ? Quality::quality : Quality::balanced;
+  a.quality = parse_quality(q);
   a.resolution = r.rfind("720", 0) == 0 ? Resolution::p720 : Resolution::p480;
   a.text_encoder = t == "gpu" ? TextEncoderPlacement::gpu
                    : t == "cpu" ? TextEncoderPlacement::cpu : TextEncoderPlacement::automatic;
 }
 
 constexpr int kAssumedHostGpus = 8;  // planning for a named type: one typical host
-
-const char* quality_name(Quality q) {
-  return q == Quality::draft ? "draft" : q == Quality::balanced ? "balanced" : "quality";
-}
 
 std::string duration_text(double seconds) {
   const long long s = std::llround(std::ceil(seconds));
@@ -121,7 +117,7 @@ nlohmann::json to_json(const Plan& p, const PlanArgs& a) {
           {"usd_per_gpu_hour", p.usd_per_gpu_hour},
           {"calibrated", p.calibrated},
           {"calibration_note", p.calibration_note},
-          {"quality", quality_name(a.quality)},
+          {"quality", to_string(a.quality)},
           {"workload",
            {{"duration_seconds", a.duration}, {"width", w.width}, {"height", w.height}, {"frames", w.frames},
             {"chunks", w.chunks}, {"tokens", w.tokens}, {"steps", w.steps},
@@ -136,7 +132,7 @@ void print_table(const Plan& p, const PlanArgs& a, const std::string& host_note)
   const auto& w = p.workload;
   fmt::print("Job: {:.1f} s of {}x{} video ({} frames, {} chunk{}), quality {}: {} steps x {} forward{} = {} DiT "
              "forwards of {:.0f} TFLOP\n",
-             a.duration, w.width, w.height, w.frames, w.chunks, w.chunks == 1 ? "" : "s", quality_name(a.quality),
+             a.duration, w.width, w.height, w.frames, w.chunks, w.chunks == 1 ? "" : "s", to_string(a.quality),
              w.steps, w.forwards_per_step, w.forwards_per_step == 1 ? "" : "s", w.forwards, w.tflop_per_forward);
   fmt::print("GPU: {} ({:.1f} GiB, ${:.2f} per GPU-hour){}\n", p.gpu_type, p.gpu_memory_gib, p.usd_per_gpu_hour,
              host_note.empty() ? "" : "; " + host_note);
@@ -179,8 +175,7 @@ int run_plan(const PlanArgs& a) {
 CommandRun add_plan_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("plan", "GPU count, time, memory and cost of a job, before running it");
   auto a = std::make_shared<PlanArgs>();
-  // Plain strings, mapped in parse_names(): CLI11's enum helpers would call to_string(Quality), which
-  // lives in the pipeline.
+  // Plain strings, checked by CLI11 (case-insensitively) and mapped in parse_names().
   cmd->add_option("--duration", a->duration, "Speech length in seconds")->required()->check(CLI::Range(0.04, 86400.0));
   cmd->add_option("--quality", a->quality_name, "draft, balanced or quality")
       ->capture_default_str()->check(CLI::IsMember({"draft", "balanced", "quality"}, CLI::ignore_case));

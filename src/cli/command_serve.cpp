@@ -37,6 +37,8 @@ struct ServeArgs {
   int max_queued_jobs = 1000;
   bool tiny_jobs = false;
   bool insecure_no_token = false;
+  std::string webhook_secret_file;
+  bool allow_private_webhooks = false;
 };
 
 // The signal handler only writes a byte to a pipe; a normal thread reads it and drains. (Any thread may
@@ -72,12 +74,13 @@ std::vector<int> parse_gpus(const std::string& text) {
   fail(ErrorCode::invalid_argument, "--gpus is '{}'; expected a count (1, 2, ...) or 'all'", text);
 }
 
-// The token is the only thing between the network and the job API: a copy that other local users can read
-// is worth a warning (the server still starts: the operator may have reasons).
+// The token is the only thing between the network and the job API, and the webhook secret is what receivers
+// trust: a copy that other local users can read is worth a warning (the server still starts: the operator may
+// have reasons).
 void warn_if_token_file_is_shared(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) == 0) return;
-  log_warn("serve: the token file '{}' can be read or written by other users (mode {:03o}); run `chmod 600 {}`",
+  log_warn("serve: the secret file '{}' can be read or written by other users (mode {:03o}); run `chmod 600 {}`",
            path, st.st_mode & 0777, path);
 }
 
@@ -104,6 +107,11 @@ server::ServerOptions make_options(const ServeArgs& a) {
     warn_if_token_file_is_shared(a.token_file);
   }
   o.insecure_no_token = a.insecure_no_token;
+  if (!a.webhook_secret_file.empty()) {
+    o.webhooks.secret = server::load_token_file(a.webhook_secret_file, "webhook secret");
+    warn_if_token_file_is_shared(a.webhook_secret_file);
+  }
+  o.webhooks.allow_private = a.allow_private_webhooks;
   o.public_hosts = a.public_hosts;
   o.max_connections = a.max_connections;
   o.max_connections_per_client = a.max_connections_per_client;
@@ -185,6 +193,11 @@ CommandRun add_serve_command(CLI::App& app) {
   cmd->add_option("--port", args->port, "Port (0: any free port, printed on stdout)")->capture_default_str();
   cmd->add_option("--token-file", args->token_file, "File holding the bearer token clients must send");
   cmd->add_option("--data-dir", args->data_dir, "Job database and files")->capture_default_str();
+  cmd->add_option("--webhook-secret-file", args->webhook_secret_file,
+                  "File holding the secret that signs webhook deliveries (HMAC-SHA256; without it, jobs with a "
+                  "webhook_url are refused)");
+  cmd->add_flag("--allow-private-webhooks", args->allow_private_webhooks,
+                "Also send webhooks to loopback, private and link-local addresses (refused by default: SSRF)");
   cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body (413 beyond)")->capture_default_str();
   cmd->add_option("--max-body-memory-mb", args->max_body_memory_mb,
                   "Memory for request bodies being read, all connections together (503 beyond; 0: 4 x --max-body-mb)")

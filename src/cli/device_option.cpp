@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/planner.hpp"
 

@@ -6,11 +6,13 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/environment.hpp"
 #include "cli/exit_code.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/version.hpp"
 
 int main(int argc, char** argv) {
+  talkgen::cli::apply_log_environment();  // environment variables become settings in the CLI only
   using namespace talkgen::cli;
   CLI::App app{"talkgen: a portrait image plus speech becomes a lip-synced talking-head MP4 (InfiniteTalk)."};
   app.set_version_flag("--version", std::string("talkgen ") + talkgen::version());

@@ -28,7 +28,7 @@ struct RemoteGenerateArgs {
   std::optional<PixelBox> speaker1_box, speaker2_box;  ///< pixels of the image; both or neither
   std::string output;             ///< MP4 path written here
   std::string prompt;             ///< empty: the server's default
-  std::string quality = "balanced";
+  std::string quality = to_string(default_quality);
   std::string resolution = "480p";
   std::optional<int> gpus;        ///< nullopt: the server's Planner decides
   std::optional<double> max_duration_seconds;

@@ -44,6 +44,7 @@ void check_model_options(const ClientOptions& o) {
          "model_dir for the official weights)", o.model);
   // not_found names what is missing
   if (!o.model_dir.empty()) pipeline::ModelPaths::from_model_dir(o.model_dir, o.multi_person_weights);
+  client::dit_runtime_options(o);  // a bad attention / fast-path name fails here, before any weight loads
   if (o.collective_timeout.count() <= 0)
     fail(ErrorCode::invalid_argument, "ClientOptions::collective_timeout must be positive, got {} ms",
          o.collective_timeout.count());
@@ -65,6 +66,7 @@ struct Core : std::enable_shared_from_this<Core> {
   client::DevicePool pool;
   client::PoolForPlanning planning;
   double usd_per_device_hour = 0;
+  DistillLora model_lora = DistillLora::none;  // what the pool's DiT weights merge (from the model folder)
 
   // ---- the scheduler (guarded by `mutex`) ----
   mutable std::mutex mutex;
@@ -96,6 +98,33 @@ struct Core : std::enable_shared_from_this<Core> {
         log_warn("no price for GPU type '{}': costs are reported as 0 (set ClientOptions::prices)", info.gpu_type);
     }
     busy.assign(static_cast<std::size_t>(pool.size()), false);
+    if (!options.model_dir.empty()) {
+      const auto paths = pipeline::ModelPaths::from_model_dir(options.model_dir, options.multi_person_weights);
+      model_lora = paths.lora.path.empty() ? DistillLora::none : paths.lora_kind;
+    }
+  }
+
+  // The pipeline refuses a profile whose LoRA the weights lack, but only once they are on a device (minutes
+  // for the 14B model): said here at submit instead, with what to do.
+  void check_profile_weights(const GenerateOptions& g) const {
+    if (options.model == "demo") return;  // untrained weights: every profile runs
+    // Explicit settings run on whatever the weights are (the pipeline warns).
+    if (g.steps || g.shift || g.text_guidance || g.audio_guidance) return;
+    const DistillLora needs = quality_settings(g.quality, g.resolution).lora;
+    if (needs == model_lora) return;
+    if (needs == DistillLora::lightx2v)
+      fail(ErrorCode::unsupported,
+           "quality '{}'{} runs the lightx2v step-distillation LoRA (InfiniteTalk's distilled setting: {} steps x 2 "
+           "DiT forwards), but the model folder '{}' does not have it: download it with `huggingface-cli download "
+           "Kijai/WanVideo_comfy {} --local-dir {}/{}` and create the Client again, or ask for quality 'quality' "
+           "(the base weights: 40 steps x 3 forwards, 7.5x the work of balanced), or give steps and guidance "
+           "scales explicitly",
+           to_string(g.quality), g.quality == default_quality ? " (the default)" : "",
+           quality_settings(g.quality, g.resolution).steps, options.model_dir, pipeline::kLightx2vLoraFile,
+           options.model_dir, pipeline::kLightx2vLoraFolder);
+    fail(ErrorCode::unsupported, "quality 'quality' runs the base weights, but this Client merged the lightx2v "
+         "LoRA found in '{}' (for the default profile); ask for quality 'balanced' or 'draft', give steps and "
+         "guidance scales explicitly, or use a model folder without the LoRA for 'quality'", options.model_dir);
   }
 
   void notify() {
@@ -433,6 +462,7 @@ struct Core : std::enable_shared_from_this<Core> {
 
   JobHandle submit(Job job, JobCallbacks callbacks) {
     client::validate_job(job, pool.size());
+    check_profile_weights(job.generate);
     client::JobSizingCache sizing;
     const int gpus = client::resolve_gpu_count(job, planning, &sizing);
     if (gpus > pool.size())
@@ -555,6 +585,14 @@ std::optional<JobHandle> Client::find(const std::string& job_id) const {
   auto it = c.jobs.find(job_id);
   if (it == c.jobs.end()) return std::nullopt;
   return JobHandle(it->second);
+}
+
+std::optional<int> Client::queue_position(const std::string& job_id) const {
+  Core& c = *impl_->core;
+  std::lock_guard<std::mutex> lock(c.mutex);
+  for (std::size_t i = 0; i < c.waiting.size(); ++i)
+    if (c.waiting[i]->id == job_id) return static_cast<int>(i);
+  return std::nullopt;
 }
 
 ClientStats Client::stats() const {

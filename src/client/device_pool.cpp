@@ -84,12 +84,25 @@ DevicePool::DevicePool(const ClientOptions& options, ClientDevices devices)
 
 DevicePool::~DevicePool() = default;
 
+model::dit::DitRuntimeOptions dit_runtime_options(const ClientOptions& options) {
+  model::dit::DitRuntimeOptions runtime;
+  if (!options.attention.empty()) runtime.attention = model::layers::parse_attention_backend(options.attention);
+  if (!options.dit_fast_paths.empty()) runtime.speed = model::dit::DitSpeedOptions::parse(options.dit_fast_paths);
+  return runtime;
+}
+
 pipeline::PipelineModels DevicePool::load_models_on(const c10::Device& device) const {
-  if (options_.model == "demo") return pipeline::make_demo_models(device, options_.demo_seed);
-  pipeline::ModelLoadOptions load;
-  load.device = device;
-  return pipeline::load_models(
-      pipeline::ModelPaths::from_model_dir(options_.model_dir, options_.multi_person_weights), load);
+  pipeline::PipelineModels models;
+  if (options_.model == "demo") {
+    models = pipeline::make_demo_models(device, options_.demo_seed);
+  } else {
+    pipeline::ModelLoadOptions load;
+    load.device = device;
+    models = pipeline::load_models(
+        pipeline::ModelPaths::from_model_dir(options_.model_dir, options_.multi_person_weights), load);
+  }
+  models.dit->set_runtime_options(dit_runtime_options(options_));
+  return models;
 }
 
 double DevicePool::ensure_loaded(int slot_index) {

@@ -13,15 +13,19 @@
 
 #include <ATen/ATen.h>
 
+#include "model/dit/dit_model.hpp"
 #include "pipeline/pipeline.hpp"
 #include "talkgen/client.hpp"
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 namespace talkgen::client {
 
 /// The pool for `options`: probes the devices (unless the policy is cpu), applies the policy (cuda without a
 /// GPU: Error(device_unavailable) with the probe's reason; automatic without one: the CPU, noted and logged).
 ClientDevices resolve_devices(const ClientOptions& options);
+
+/// ClientOptions::attention / dit_fast_paths as the DiT's settings (invalid_argument naming a bad value).
+model::dit::DitRuntimeOptions dit_runtime_options(const ClientOptions& options);
 
 class DevicePool {
  public:

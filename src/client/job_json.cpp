@@ -229,7 +229,7 @@ json result_to_json(const JobResult& r) {
               {"gpus", r.gpus},
               {"devices", r.devices},
               {"resolution", r.resolution},
-              {"seconds",
+              {"timings",  // the same name as JobResult::timings and the server's job object
                {{"queued", r.timings.queued},
                 {"loading", r.timings.loading},
                 {"preparing", r.timings.preparing},

@@ -50,7 +50,7 @@ std::vector<Job> read_job_file(const std::string& path, JobFileOptions options);
 
 /// A result as JSON: job_id, state, ok, error {code, message}, attempts, output, frames, width, height, fps,
 /// duration_seconds, chunks, seed, steps, model, untrained_model, gpus, devices, resolution,
-/// seconds {queued, loading, preparing, sampling, decoding, encoding, total}, estimated_seconds (null when
+/// timings {queued, loading, preparing, sampling, decoding, encoding, total}, estimated_seconds (null when
 /// unknown), actual_seconds, gpu_seconds, cost_usd, and mp4_bytes (the size, when returned in memory).
 nlohmann::json result_to_json(const JobResult& result);
 

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -13,22 +11,9 @@
 namespace talkgen {
 namespace {
 
-LogLevel level_from_environment() {
-  const char* value = std::getenv("TALKGEN_LOG");
-  if (!value || !*value) return LogLevel::info;
-  try {
-    return parse_log_level(value);
-  } catch (const Error&) {
-    std::fprintf(stderr, "[talkgen warn] TALKGEN_LOG='%s' is not one of trace|debug|info|warn|error|off; using info\n",
-                 value);
-    return LogLevel::info;
-  }
-}
-
-std::atomic<int>& level_storage() {
-  static std::atomic<int> level{static_cast<int>(level_from_environment())};
-  return level;
-}
+// The level is the host's setting (set_log_level); the library reads no environment variable for it (the
+// CLI maps TALKGEN_LOG onto set_log_level).
+std::atomic<int> current_level{static_cast<int>(LogLevel::info)};
 
 struct SinkHolder {
   std::mutex mutex;
@@ -62,8 +47,8 @@ LogLevel parse_log_level(std::string_view name) {
   fail(ErrorCode::invalid_argument, "unknown log level '{}': expected trace, debug, info, warn, error or off", name);
 }
 
-void set_log_level(LogLevel level) { level_storage().store(static_cast<int>(level)); }
-LogLevel log_level() { return static_cast<LogLevel>(level_storage().load(std::memory_order_relaxed)); }
+void set_log_level(LogLevel level) { current_level.store(static_cast<int>(level)); }
+LogLevel log_level() { return static_cast<LogLevel>(current_level.load(std::memory_order_relaxed)); }
 
 void set_log_sink(LogSink sink) {
   auto& holder = sink_holder();

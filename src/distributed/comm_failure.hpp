@@ -4,7 +4,7 @@
 #include <exception>
 #include <string>
 
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 namespace talkgen::distributed {
 

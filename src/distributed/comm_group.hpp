@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 namespace talkgen::distributed {
 

@@ -7,7 +7,7 @@
 #include "distributed/comm_group.hpp"
 #include "distributed/rank_device.hpp"
 #include "distributed/torchrun_env.hpp"
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 namespace talkgen {
 namespace {

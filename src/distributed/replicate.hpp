@@ -8,7 +8,7 @@
 
 #include <ATen/ATen.h>
 
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 namespace talkgen::distributed {
 

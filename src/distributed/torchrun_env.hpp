@@ -1,5 +1,10 @@
 // The torchrun variables a multi-process run is placed by: MASTER_ADDR, MASTER_PORT, WORLD_SIZE (processes),
 // RANK (this process) and LOCAL_RANK (this process's index on its host).
+//
+// The one place the library reads environment variables, and on purpose: they are not talkgen settings but
+// the placement torchrun (or any launcher speaking its protocol) gives each process it starts, and they
+// differ per process, so a host cannot pass one value for them all. They are read only when the caller asks
+// for a multi-process run (DistributedOptions::multi_process).
 #pragma once
 
 #include <cstdint>

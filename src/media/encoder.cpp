@@ -5,14 +5,25 @@
 // video size and the audio (if any) are known, and from then on every packet goes straight to the
 // muxer (packets produced before that wait in `held_`). Audio is encoded up to the video's current
 // end after each chunk, so the muxer's interleaving queue stays short.
+//
+// A live output is a second muxer (media/encoder_fragments.hpp) fed the same packets: the frames are
+// encoded once and muxed twice, because H.264 is the expensive half and both outputs want identical
+// video. flush_fragment() drains the H.264 encoder so the chunk's last frames (held by x264's
+// lookahead and B-frame reordering) are in the fragment, and the next append() reopens it: a new
+// encoder starts with an IDR frame, which is what a late joiner needs at each fragment. Same options
+// give the same SPS/PPS, so the one avcC in each moov stays valid (checked on every reopen).
+// Decode timestamps are made continuous across reopens (see on_video_packet).
 #include "talkgen/encoder.hpp"
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <deque>
 
 #include "media/encoder_audio.hpp"
+#include "media/encoder_fragments.hpp"
 #include "media/encoder_frames.hpp"
+#include "media/encoder_mux.hpp"
 #include "media/encoder_nvenc.hpp"
 #include "media/encoder_output.hpp"
 #include "media/encoder_video.hpp"
@@ -97,13 +108,19 @@ struct Encoder::Impl {
 
   ~Impl() {
     close_mux();
-    if (state != State::finished) output->discard();
+    if (state != State::finished && output) output->discard();
+    // `live` goes with the Impl: FragmentedMp4's destructor drops what is unsent without calling the sink.
+  }
+
+  const std::string& name() const {
+    static const std::string live_only = "the live MP4 stream";
+    return output ? output->name() : live_only;
   }
 
   void require_open(const char* call) const {
     if (state == State::finished) {
       fail(ErrorCode::invalid_argument, "{}() after finish(): {} is complete; create a new Encoder for another video",
-           call, output->name());
+           call, name());
     }
     if (state == State::failed) {
       fail(ErrorCode::invalid_argument,
@@ -112,19 +129,31 @@ struct Encoder::Impl {
     }
   }
 
-  // Runs a step that changes encoder state. If it throws, the video cannot be completed: the output
-  // is discarded at once (no half-written file stays behind) and later calls are refused.
+  // Runs a step that changes encoder state. If it throws (FFmpeg, the disk, or a live sink), the video
+  // cannot be completed: the outputs are discarded at once (no half-written file stays behind, the live
+  // sink is not called again) and later calls are refused.
   template <typename Step>
   void mutate(Step&& step) {
     try {
       step();
     } catch (const std::exception& error) {
-      state = State::failed;
-      failure = error.what();
-      close_mux();
-      output->discard();
+      fail_with(error.what());
+      throw;
+    } catch (...) {
+      fail_with("an exception that is not a std::exception");
       throw;
     }
+  }
+
+  void fail_with(const char* why) noexcept {
+    state = State::failed;
+    try {
+      failure = why;
+    } catch (...) {  // out of memory for the message: the state alone still refuses later calls
+    }
+    close_mux();
+    if (output) output->discard();
+    if (live) live->abandon();
   }
 
   void close_mux() {
@@ -139,34 +168,46 @@ struct Encoder::Impl {
     return av_rescale_rnd(frame_count, std::int64_t(audio->sample_rate()) * frame_rate.den, frame_rate.num, round);
   }
 
-  AVStream* add_stream(const AVCodecContext* codec) {
-    AVStream* stream = avformat_new_stream(mux.get(), nullptr);
-    if (stream == nullptr) fail(ErrorCode::out_of_memory, "could not add a stream to the MP4 muxer");
-    int ret = avcodec_parameters_from_context(stream->codecpar, codec);
-    if (ret < 0) fail(ErrorCode::internal, "could not copy codec parameters: {}", ffmpeg::av_error_string(ret));
-    stream->time_base = codec->time_base;  // a hint; the muxer picks its own
-    if (codec->codec_type == AVMEDIA_TYPE_VIDEO) stream->avg_frame_rate = frame_rate;
-    return stream;
+  // The headers of both outputs, once the video size and the audio (or its absence) are known; then the
+  // packets held until now.
+  void write_header() {
+    if (output) {
+      mux = media::make_mp4_muxer();
+      output->attach(mux.get());
+      video_stream = media::add_mp4_stream(mux.get(), video->codec(), frame_rate);
+      if (audio) audio_stream = media::add_mp4_stream(mux.get(), audio->codec(), frame_rate);
+      ffmpeg::Dictionary muxer_options;
+      muxer_options.set("movflags", "+faststart");  // the index (moov) moves in front at the trailer
+      int ret = avformat_write_header(mux.get(), muxer_options.address());
+      if (ret < 0) {
+        fail(ErrorCode::io_error, "writing the MP4 header of {} failed: {}", output->name(),
+             ffmpeg::av_error_string(ret));
+      }
+    }
+    if (live) live->start(video->codec(), frame_rate, audio ? audio->codec() : nullptr);
+    headers_written = true;
+    for (auto& packet : held_) write_video(packet.get());
+    held_.clear();
   }
 
-  void write_header() {
-    AVFormatContext* raw = nullptr;
-    int ret = avformat_alloc_output_context2(&raw, nullptr, "mp4", nullptr);
-    if (ret < 0 || raw == nullptr) {
-      fail(ErrorCode::unsupported, "this FFmpeg build has no MP4 muxer: {}", ffmpeg::av_error_string(ret));
+  // Opens the H.264 encoder again after flush_fragment() drained it (see the top of this file).
+  void reopen_video() {
+    auto next =
+        std::make_unique<media::VideoEncoder>(video->codec()->width, video->codec()->height, frame_rate, options);
+    const AVCodecContext* old_codec = video->codec();
+    const AVCodecContext* new_codec = next->codec();
+    const auto header_bytes = static_cast<std::size_t>(old_codec->extradata_size);
+    if (old_codec->extradata_size != new_codec->extradata_size ||
+        std::memcmp(old_codec->extradata, new_codec->extradata, header_bytes) != 0) {
+      fail(ErrorCode::internal,
+           "the reopened H.264 encoder ({}) made other sequence headers (SPS/PPS) than the first one, so the live "
+           "stream's fragments would not decode with its init segment. Please report this.",
+           new_codec->codec ? new_codec->codec->name : "?");
     }
-    mux.reset(raw);
-    output->attach(raw);
-    video_stream = add_stream(video->codec());
-    if (audio) audio_stream = add_stream(audio->codec());
-    ffmpeg::Dictionary muxer_options;
-    muxer_options.set("movflags", "+faststart");  // the index (moov) moves in front at the trailer
-    ret = avformat_write_header(mux.get(), muxer_options.address());
-    if (ret < 0) {
-      fail(ErrorCode::io_error, "writing the MP4 header of {} failed: {}", output->name(), ffmpeg::av_error_string(ret));
-    }
-    for (auto& packet : held_) write_packet(packet.get(), video->codec(), video_stream);
-    held_.clear();
+    video = std::move(next);
+    video_drained = false;
+    segment_start = frames;
+    segment_packets = 0;
   }
 
   void write_packet(AVPacket* packet, const AVCodecContext* codec, AVStream* stream) {
@@ -174,15 +215,36 @@ struct Encoder::Impl {
     packet->stream_index = stream->index;
     int ret = av_interleaved_write_frame(mux.get(), packet);  // takes the packet's reference
     if (ret < 0) {
-      fail(ErrorCode::io_error, "writing {} failed: {}. Check the free space of its disk", output->name(),
+      fail(ErrorCode::io_error, "writing {} failed: {}. Check the free space of its disk", name(),
            ffmpeg::av_error_string(ret));
     }
   }
 
+  // The live muxer takes its own reference first; the faststart muxer then takes the packet's.
+  void write_video(AVPacket* packet) {
+    if (live) live->add_video(packet, video->codec());
+    if (mux) write_packet(packet, video->codec(), video_stream);
+  }
+
   void on_video_packet(AVPacket* packet) {
     if (packet->duration == 0) packet->duration = 1;  // constant frame rate: one tick of 1/fps
-    if (mux) {
-      write_packet(packet, video->codec(), video_stream);
+    if (live) {
+      // Each reopened encoder starts its own decode timeline, and x264 gives a sequence shorter than its
+      // B-frame delay no delay at all (dts = pts), so a 1-frame chunk followed by a longer one would
+      // make the DTS go backwards, which MP4 forbids. The canonical DTS of the i-th packet of a
+      // sequence whose frames are segment_start, segment_start + 1, ... is segment_start + i - delay
+      // (what x264 itself gives once its delay is established), continuous from one sequence to the next.
+      const std::int64_t dts = segment_start + segment_packets++ - video->codec()->has_b_frames;
+      if (packet->pts != AV_NOPTS_VALUE && dts > packet->pts) {
+        fail(ErrorCode::internal,
+             "H.264 packet {} of the sequence from frame {} is reordered beyond the encoder's "
+             "declared delay of {} frames. Please report this.",
+             segment_packets - 1, segment_start, video->codec()->has_b_frames);
+      }
+      packet->dts = dts;
+    }
+    if (headers_written) {
+      write_video(packet);
       return;
     }
     auto held = ffmpeg::make_packet();
@@ -190,11 +252,15 @@ struct Encoder::Impl {
     held_.push_back(std::move(held));
   }
 
-  void on_audio_packet(AVPacket* packet) { write_packet(packet, audio->codec(), audio_stream); }
+  void on_audio_packet(AVPacket* packet) {
+    if (live) live->add_audio(packet, audio->codec());
+    if (mux) write_packet(packet, audio->codec(), audio_stream);
+  }
 
   EncoderOptions options;
   AVRational frame_rate;
-  std::unique_ptr<media::EncoderOutput> output;
+  std::unique_ptr<media::EncoderOutput> output;  // null for to_fragments(): live output only
+  std::unique_ptr<media::FragmentedMp4> live;    // null without a live output
   ffmpeg::OutputFormatPtr mux;
   AVStream* video_stream = nullptr;
   AVStream* audio_stream = nullptr;
@@ -204,6 +270,11 @@ struct Encoder::Impl {
   std::vector<std::uint8_t> staging;
   std::deque<ffmpeg::PacketPtr> held_;
   std::int64_t frames = 0;
+  std::int64_t frames_at_cut = 0;  // frames when flush_fragment() last ended a fragment
+  bool headers_written = false;
+  bool video_drained = false;        // flush_fragment() drained it; the next append() reopens it
+  std::int64_t segment_start = 0;    // first frame of the current H.264 sequence (live: one per fragment)
+  std::int64_t segment_packets = 0;  // packets the current sequence has produced
   State state = State::open;
   std::string failure;
   media::PacketSink video_sink = [this](AVPacket* packet) { on_video_packet(packet); };
@@ -228,6 +299,13 @@ Encoder Encoder::to_memory(const EncoderOptions& options) {
   return Encoder(std::make_unique<Impl>(options, media::make_memory_output()));
 }
 
+Encoder Encoder::to_fragments(FragmentSink sink, const EncoderOptions& options) {
+  validate_options(options);
+  auto impl = std::make_unique<Impl>(options, nullptr);
+  impl->live = std::make_unique<media::FragmentedMp4>(std::move(sink));
+  return Encoder(std::move(impl));
+}
+
 namespace {
 // A template so that it can name Encoder::Impl (private) through deduction.
 template <typename Impl>
@@ -241,6 +319,11 @@ void Encoder::set_audio(const Audio& audio) {
   Impl& impl = checked(impl_, "set_audio");
   impl.require_open("set_audio");
   if (impl.audio) fail(ErrorCode::invalid_argument, "set_audio() was already called; an MP4 gets one speech track");
+  if (impl.headers_written) {
+    fail(ErrorCode::invalid_argument,
+         "set_audio() after the first flush_fragment(): the live stream began without audio and cannot gain a "
+         "track. Call set_audio() before the first flush_fragment()");
+  }
   validate_audio(audio);
   const int rate = media::choose_aac_sample_rate(audio.sample_rate, impl.options.audio_sample_rate);
   impl.mutate([&] {
@@ -267,14 +350,50 @@ void Encoder::append(const FrameChunk& chunk) {
                   media::even_size(chunk.width), media::even_size(chunk.height));
       }
       if (impl.audio) impl.write_header();
+    } else if (impl.video_drained) {
+      impl.reopen_video();
     }
     for (int t = 0; t < chunk.frames; ++t) {
       impl.video->encode(media::chunk_frame_rgb(chunk, t, impl.staging), impl.frames, impl.video_sink);
       ++impl.frames;
     }
-    if (impl.audio && impl.mux) {
+    if (impl.audio && impl.headers_written) {
       impl.audio->encode_until(impl.audio_samples_for(impl.frames, AV_ROUND_DOWN), impl.audio_sink);
     }
+  });
+}
+
+void Encoder::add_live_output(FragmentSink sink) {
+  Impl& impl = checked(impl_, "add_live_output");
+  impl.require_open("add_live_output");
+  if (impl.live) fail(ErrorCode::invalid_argument, "add_live_output(): this Encoder already has a live output");
+  if (impl.video) {
+    fail(ErrorCode::invalid_argument,
+         "add_live_output() after append(): the live stream must start with the first frame. Call it before the "
+         "first append()");
+  }
+  impl.live = std::make_unique<media::FragmentedMp4>(std::move(sink));
+}
+
+void Encoder::flush_fragment() {
+  Impl& impl = checked(impl_, "flush_fragment");
+  impl.require_open("flush_fragment");
+  if (!impl.live) {
+    fail(ErrorCode::invalid_argument,
+         "flush_fragment() needs a live output: call add_live_output() before the first append(), or make the "
+         "Encoder with Encoder::to_fragments()");
+  }
+  if (impl.frames == impl.frames_at_cut) {
+    fail(ErrorCode::invalid_argument, "flush_fragment() with no frame appended since {}: a fragment needs frames",
+         impl.frames_at_cut == 0 ? "the start" : "the previous flush_fragment()");
+  }
+  impl.mutate([&] {
+    impl.video->flush(impl.video_sink);  // the chunk's last frames leave x264's lookahead
+    impl.video_drained = true;
+    if (!impl.headers_written) impl.write_header();  // no audio yet: the streams begin silent
+    if (impl.audio) impl.audio->encode_until(impl.audio_samples_for(impl.frames, AV_ROUND_DOWN), impl.audio_sink);
+    impl.live->cut();
+    impl.frames_at_cut = impl.frames;
   });
 }
 
@@ -285,16 +404,20 @@ void Encoder::finish() {
     fail(ErrorCode::invalid_argument, "finish() before any frame: append at least one frame chunk first");
   }
   impl.mutate([&] {
-    impl.video->flush(impl.video_sink);
-    if (!impl.mux) impl.write_header();
+    if (!impl.video_drained) impl.video->flush(impl.video_sink);
+    if (!impl.headers_written) impl.write_header();
     if (impl.audio) impl.audio->finish(impl.audio_samples_for(impl.frames, AV_ROUND_NEAR_INF), impl.audio_sink);
-    int ret = av_write_trailer(impl.mux.get());  // also the faststart pass: moov moves in front of mdat
-    if (ret < 0) {
-      fail(ErrorCode::io_error, "finishing {} failed: {}. Check the free space of its disk", impl.output->name(),
-           ffmpeg::av_error_string(ret));
+    if (impl.mux) {
+      int ret = av_write_trailer(impl.mux.get());  // also the faststart pass: moov moves in front of mdat
+      if (ret < 0) {
+        fail(ErrorCode::io_error, "finishing {} failed: {}. Check the free space of its disk", impl.output->name(),
+             ffmpeg::av_error_string(ret));
+      }
+      impl.close_mux();
     }
-    impl.close_mux();
-    impl.output->commit();
+    // The live stream's last fragment before the file is published: if the sink throws, nothing is.
+    if (impl.live) impl.live->finish();
+    if (impl.output) impl.output->commit();
     impl.state = Impl::State::finished;
   });
 }
@@ -303,6 +426,10 @@ std::vector<std::uint8_t> Encoder::take_buffer() {
   Impl& impl = checked(impl_, "take_buffer");
   if (impl.state != Impl::State::finished) {
     fail(ErrorCode::invalid_argument, "take_buffer() needs a finished Encoder: call finish() first");
+  }
+  if (!impl.output) {
+    fail(ErrorCode::invalid_argument,
+         "take_buffer() is for Encoder::to_memory(); this Encoder (to_fragments) gave its bytes to its sink");
   }
   return impl.output->take_bytes();
 }

@@ -5,29 +5,12 @@
 #include <filesystem>
 #include <random>
 
-#include <fmt/ranges.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "talkgen/error.hpp"
 
 namespace talkgen::pipeline {
-namespace {
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 FrameDumpWriter::FrameDumpWriter(std::string path, std::string name, std::vector<int64_t> shape,
                                  std::map<std::string, std::string> metadata)
@@ -38,18 +21,11 @@ FrameDumpWriter::FrameDumpWriter(std::string path, std::string name, std::vector
     numel *= static_cast<uint64_t>(d);
   }
   expected_bytes_ = numel * sizeof(float);
-  std::string header = fmt::format(R"({{"{}":{{"dtype":"F32","shape":[{}],"data_offsets":[0,{}]}})",
-                                   json_escape(name), fmt::join(shape, ","), expected_bytes_);
-  if (!metadata.empty()) {
-    header += R"(,"__metadata__":{)";
-    bool first = true;
-    for (const auto& [k, v] : metadata) {
-      header += fmt::format(R"({}"{}":"{}")", first ? "" : ",", json_escape(k), json_escape(v));
-      first = false;
-    }
-    header += "}";
-  }
-  header += "}";
+  nlohmann::ordered_json json;
+  json[name] = {{"dtype", "F32"}, {"shape", shape}, {"data_offsets", {0, expected_bytes_}}};
+  if (!metadata.empty()) json["__metadata__"] = metadata;
+  // Metadata such as a model's name is not guaranteed UTF-8; a debug dump should not fail over it.
+  std::string header = json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   while (header.size() % 8 != 0) header += ' ';  // keep the data section 8-byte aligned
 
   const std::filesystem::path target(path_);

@@ -34,6 +34,15 @@ ModelPaths ModelPaths::from_model_dir(const std::string& dir, bool multi_person)
   p.wav2vec2_dir = need(root / "chinese-wav2vec2-base", "the chinese-wav2vec2-base folder");
   p.infinitetalk = need(root / "InfiniteTalk" / (multi_person ? "multi" : "single") / "infinitetalk.safetensors",
                         multi_person ? "InfiniteTalk's multi-person weights" : "InfiniteTalk's weights");
+  // The lightx2v step-distillation LoRA that the draft/balanced profiles run: merged when the folder has it
+  // (where InfiniteTalk's README downloads it, or at the top), so the default profile works out of the box.
+  for (const fs::path& lora : {root / kLightx2vLoraFolder / kLightx2vLoraFile, root / kLightx2vLoraFile}) {
+    if (fs::is_regular_file(lora)) {
+      p.lora = {lora.string(), 1.0};
+      p.lora_kind = DistillLora::lightx2v;
+      break;
+    }
+  }
   return p;
 }
 

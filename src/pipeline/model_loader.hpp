@@ -1,4 +1,4 @@
-// Loading the real models for a Pipeline from the official file layout (see ../shared/DESIGN.md):
+// Loading the real models for a Pipeline from the official file layout (as downloaded from Hugging Face):
 //
 //   <wan_dir>/         Wan2.1-I2V-14B-480P: config.json, diffusion_pytorch_model-*.safetensors + index,
 //                      models_t5_umt5-xxl-enc-bf16.pth, google/umt5-xxl/, Wan2.1_VAE.pth,
@@ -19,6 +19,10 @@
 
 namespace talkgen::pipeline {
 
+/// The lightx2v LoRA's official file (Hugging Face Kijai/WanVideo_comfy), looked for in the model folder.
+inline constexpr const char* kLightx2vLoraFile = "Wan21_T2V_14B_lightx2v_cfg_step_distill_lora_rank32.safetensors";
+inline constexpr const char* kLightx2vLoraFolder = "WanVideo_comfy";
+
 struct ModelPaths {
   std::string wan_dir;
   std::string wav2vec2_dir;
@@ -28,8 +32,9 @@ struct ModelPaths {
   DistillLora lora_kind = DistillLora::none;
 
   /// A folder holding the three: Wan2.1-I2V-14B-480P/, chinese-wav2vec2-base/ and
-  /// InfiniteTalk/single/infinitetalk.safetensors (InfiniteTalk/multi/... with `multi_person`). Throws
-  /// Error(not_found) naming what is missing.
+  /// InfiniteTalk/single/infinitetalk.safetensors (InfiniteTalk/multi/... with `multi_person`), and
+  /// optionally the lightx2v LoRA (WanVideo_comfy/<kLightx2vLoraFile> or <kLightx2vLoraFile>), merged when
+  /// present. Throws Error(not_found) naming what is missing.
   static ModelPaths from_model_dir(const std::string& dir, bool multi_person = false);
 };
 

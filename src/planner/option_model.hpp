@@ -9,15 +9,26 @@ namespace talkgen::planner {
 
 struct OptionShape {
   int gpus = 1;
-  bool weight_sharded = false;   ///< DiT weights split over the GPUs, all-gathered block by block
-  bool text_encoder_on_gpu = true;
+  MemoryMode mode;   ///< weights format, resident blocks, sharding, encoder placement, VAE tiling
 };
 
-/// GiB on rank 0, which holds its DiT share, the encoders and the VAE:
-///   DiT weights (bf16; /N + two prefetched blocks when sharded) + umT5 (bf16, when on the GPU) + CLIP
-///   (fp16) + wav2vec2 and VAE (fp32) + max(DiT activations ~ tokens/N, VAE decode workspace)
-///   + runtime (CUDA context, cuBLAS workspace: 2 GiB) + 5% allocator fragmentation.
+/// GiB on rank 0, which holds its DiT share, the encoders and the VAE: the caching allocator's peak of
+/// the largest phase (memory_model.hpp) plus the CUDA context.
 double memory_gib_per_gpu(const Workload& w, const Rates& r, const OptionShape& shape, const ModelDims& m = {});
+
+/// One DiT forward on the busiest GPU: compute (FP8 GEMMs faster where the GPU has them, int8 weights
+/// dequantised at memory speed), block streaming overlapped with compute, and the all-to-alls.
+struct ForwardTime {
+  double compute = 0;        ///< GEMMs and attention, and the streaming the compute could not hide
+  double communication = 0;  ///< all-to-all (and weight all-gather when sharded)
+  double streamed_bytes = 0; ///< host -> device per forward
+};
+/// One forward's DiT time with `resident_blocks` of `blocks` resident and the rest streamed through two
+/// slots (each block computing in `compute_seconds`, copying in `copy_seconds`): the replay of the
+/// schedule distributed::make_schedule makes (src/distributed/block_offload.hpp).
+double streamed_forward_seconds(int blocks, int resident_blocks, double compute_seconds, double copy_seconds);
+
+ForwardTime forward_time(const Workload& w, const Rates& r, const OptionShape& shape, const ModelDims& m = {});
 
 /// The all-to-all rate (GB/s per GPU) at which option_times' forward on `gpus` GPUs takes `forward_s`, when
 /// the one-GPU forward of the same size (`tokens`, 81 frames) took `one_gpu_forward_s`: whatever the

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "planner/memory_model.hpp"
+#include "planner/mode_choice.hpp"
 #include "planner/option_model.hpp"
 #include "planner/rates.hpp"
 #include "planner/work_model.hpp"
@@ -18,16 +20,25 @@ using planner::OptionShape;
 constexpr int kMaxGpus = 64;              // one host's worth and then some
 constexpr double kValueCostSlack = 1.25;  // without limits: the fastest option costing <= 1.25 x the cheapest
 
+std::string known_type_names() {
+  std::string names;
+  for (const auto& spec : known_gpu_types()) names += (names.empty() ? "" : ", ") + spec.name;
+  return names;
+}
+
 void check_request(const PlanRequest& r) {
   if (r.gpu_type.empty())
-    fail(ErrorCode::invalid_argument, "no GPU type to plan for: name one (e.g. \"H100\"; built in: A100-80GB, "
-         "H100, H200, L40S, RTX 4090)");
+    fail(ErrorCode::invalid_argument, "no GPU type to plan for: name one (e.g. \"H100\"; built in: {})",
+         known_type_names());
   if (r.gpus_available < 1 || r.gpus_available > kMaxGpus)
     fail(ErrorCode::invalid_argument, "{} GPUs available: expected 1 to {}", r.gpus_available, kMaxGpus);
   if (r.budget_usd && (!std::isfinite(*r.budget_usd) || *r.budget_usd <= 0))
     fail(ErrorCode::invalid_argument, "budget {} USD: expected a positive amount", *r.budget_usd);
   if (r.deadline_seconds && (!std::isfinite(*r.deadline_seconds) || *r.deadline_seconds <= 0))
     fail(ErrorCode::invalid_argument, "deadline {} s: expected a positive number of seconds", *r.deadline_seconds);
+  if (r.max_vram_gib && (!std::isfinite(*r.max_vram_gib) || *r.max_vram_gib <= 0))
+    fail(ErrorCode::invalid_argument, "max VRAM {} GiB: expected a positive number of GiB (e.g. --max-vram 22)",
+         *r.max_vram_gib);
 }
 
 std::optional<Calibration> lookup_calibration(const PlanRequest& r, std::string* why_none) {
@@ -47,38 +58,35 @@ std::optional<Calibration> lookup_calibration(const PlanRequest& r, std::string*
 
 std::string gib(double v) { return fmt::format("{:.1f} GiB", v); }
 
+// One GPU count: the fastest mode that fits (planner/mode_choice.hpp), or, when none does, the smallest.
 PlanOption evaluate_option(const planner::Workload& w, const planner::Rates& rates, const PlanRequest& r, int gpus,
                            double price) {
-  OptionShape shape;
-  shape.gpus = gpus;
-  shape.text_encoder_on_gpu = r.text_encoder != TextEncoderPlacement::cpu;
-  double memory = planner::memory_gib_per_gpu(w, rates, shape);
-  if (memory > rates.memory_gib && r.text_encoder == TextEncoderPlacement::automatic) {
-    shape.text_encoder_on_gpu = false;  // umT5 runs once per job: move it to the CPU before anything else
-    memory = planner::memory_gib_per_gpu(w, rates, shape);
-  }
-  if (memory > rates.memory_gib && r.weight_sharding && gpus > 1) {
-    shape.weight_sharded = true;
-    shape.text_encoder_on_gpu = r.text_encoder != TextEncoderPlacement::cpu;
-    memory = planner::memory_gib_per_gpu(w, rates, shape);
-    if (memory > rates.memory_gib && r.text_encoder == TextEncoderPlacement::automatic) {
-      shape.text_encoder_on_gpu = false;
-      memory = planner::memory_gib_per_gpu(w, rates, shape);
-    }
-  }
+  const planner::ModeChoice choice = planner::choose_mode(w, rates, r, gpus);
+  const planner::ModeCandidate& c = choice.fastest ? *choice.fastest : choice.smallest;
   PlanOption o;
   o.gpus = gpus;
-  o.weight_sharded = shape.weight_sharded;
-  o.text_encoder_on_gpu = shape.text_encoder_on_gpu;
-  o.memory_gib_per_gpu = memory;
-  o.fits = memory <= rates.memory_gib;
-  o.times = planner::option_times(w, rates, shape, r.include_model_load);
+  o.mode = c.mode;
+  o.weight_sharded = c.mode.weight_sharded;
+  o.text_encoder_on_gpu = c.mode.text_encoder_on_gpu;
+  o.peak_vram_gib = c.memory.peak_gib();
+  o.memory_gib_per_gpu = c.memory.device_gib();
+  o.peak_phase = c.memory.peak_phase;
+  o.host_pinned_gib = c.memory.host_pinned_bytes / planner::kGiB;
+  o.streamed_gib_per_forward = c.memory.streamed_bytes_per_forward / planner::kGiB;
+  o.seconds_per_forward = c.forward.compute + c.forward.communication;
+  o.fits = c.fits;
+  o.times = c.times;
   o.seconds = o.times.total;
   o.cost_usd = o.seconds * gpus * price / 3600.0;
   o.within_budget = !r.budget_usd || o.cost_usd <= *r.budget_usd;
   o.within_deadline = !r.deadline_seconds || o.seconds <= *r.deadline_seconds;
+  const bool capped = r.max_vram_gib && *r.max_vram_gib < rates.memory_gib - planner::kCudaContextGiB;
+  const double needed_cap = planner::limit_for_peak(c.memory.peak_bytes) / planner::kGiB;
   if (!o.fits)
-    o.why_not = fmt::format("needs {} per GPU, has {}", gib(memory), gib(rates.memory_gib));
+    o.why_not = capped ? fmt::format("needs a cap of {} per GPU at the least, the cap is {}", gib(needed_cap),
+                                     gib(*r.max_vram_gib))
+                       : fmt::format("needs {} per GPU at the least, has {}", gib(needed_cap + planner::kCudaContextGiB),
+                                     gib(rates.memory_gib));
   else if (!o.within_deadline)
     o.why_not = fmt::format("takes {:.0f} s, past the {:.0f} s deadline", o.seconds, *r.deadline_seconds);
   else if (!o.within_budget)
@@ -134,6 +142,7 @@ Plan evaluate_plan(const PlanRequest& r) {
   std::string why_uncalibrated;
   const auto calibration = lookup_calibration(r, &why_uncalibrated);
   const planner::Rates rates = planner::make_rates(spec, calibration, r.gpu_type);
+  planner::dtype_tiers(r.dtype, rates);  // fp8 on a GPU without FP8 tensor cores: refused here
   const auto price = r.prices.find(r.gpu_type);
   if (!price)
     fail(ErrorCode::invalid_argument, "no price for GPU type '{}': set one (PriceTable::set, or --price USD per "
@@ -154,8 +163,6 @@ Plan evaluate_plan(const PlanRequest& r) {
 
 namespace {
 
-// Why nothing fits: the least memory any replicated option needs, the types that have it, and the GPU
-// count at which weight sharding would fit this type.
 // The first GPU count (up to kMaxGpus) at which `r`, with or without weight sharding, fits in memory.
 std::optional<int> gpus_that_fit(PlanRequest r, bool weight_sharding) {
   r.weight_sharding = weight_sharding;
@@ -167,27 +174,40 @@ std::optional<int> gpus_that_fit(PlanRequest r, bool weight_sharding) {
   return std::nullopt;
 }
 
-// Why nothing fits: the least memory an option needs, the GPU types that have it, and the GPU counts at
-// which this type would fit, replicated or weight-sharded.
+// Why nothing fits: the least memory any mode needs (the smallest cap that would work), the GPU types that
+// have it, and the GPU counts at which this type would fit, replicated or weight-sharded.
 [[noreturn]] void fail_memory(const Plan& p, const PlanRequest& r) {
   const PlanOption* least = &p.options.front();
   for (const auto& o : p.options)
-    if (o.memory_gib_per_gpu < least->memory_gib_per_gpu) least = &o;
+    if (o.peak_vram_gib < least->peak_vram_gib) least = &o;
+  // The smallest cap that works (the least peak and the allocator's headroom), rounded up to a tenth of a
+  // GiB so that passing it back fits.
+  const double min_cap = std::ceil(planner::limit_for_peak(least->peak_vram_gib * planner::kGiB) / planner::kGiB * 10) / 10;
+  const double device_gib = min_cap + planner::kCudaContextGiB;
+  const bool cap_binds = r.max_vram_gib && device_gib <= p.gpu_memory_gib;
+  std::string alternatives;
+  auto add = [&](const std::string& text) { alternatives += (alternatives.empty() ? "" : ", or ") + text; };
+  if (cap_binds)
+    add(fmt::format("raise the cap to at least {:.1f} GiB (max_vram_gib, --max-vram {:.1f})", min_cap, min_cap));
   std::string types;
   for (const auto& spec : known_gpu_types())
-    if (spec.memory_gib >= least->memory_gib_per_gpu) types += (types.empty() ? "" : ", ") + spec.name;
-  std::string alternatives = types.empty() ? "" : fmt::format("use a GPU type with that much memory ({})", types);
-  auto add = [&](const std::string& text) { alternatives += (alternatives.empty() ? "" : ", or ") + text; };
-  if (const auto n = gpus_that_fit(r, r.weight_sharding)) add(fmt::format("use >= {} GPUs of this type", *n));
+    if (spec.memory_gib >= device_gib) types += (types.empty() ? "" : ", ") + spec.name;
+  if (!cap_binds && !types.empty()) add(fmt::format("use a GPU type with that much memory ({})", types));
+  if (r.dtype != WeightDtype::automatic)
+    add("let the planner choose the weight format (--dtype auto)");
+  if (const auto n = gpus_that_fit(r, r.weight_sharding); n && *n > least->gpus)
+    add(fmt::format("use >= {} GPUs of this type", *n));
   if (!r.weight_sharding) {
     if (const auto n = gpus_that_fit(r, true))
       add(fmt::format("weight sharding over >= {} GPUs (PlanRequest::weight_sharding, --weight-sharding)", *n));
   }
-  fail(ErrorCode::unsupported,
-       "this job needs {} per GPU at the least ({} GPU{}), but one {} has {} and {} {} available: {}",
-       gib(least->memory_gib_per_gpu), least->gpus, least->gpus == 1 ? "" : "s", p.gpu_type, gib(p.gpu_memory_gib),
-       r.gpus_available, r.gpus_available == 1 ? "is" : "are",
-       alternatives.empty() ? "no GPU type or count the planner knows would hold it" : alternatives);
+  const std::string limit = r.max_vram_gib ? fmt::format("the cap is {} (max_vram_gib)", gib(*r.max_vram_gib))
+                                           : fmt::format("one {} has {}", p.gpu_type, gib(p.gpu_memory_gib));
+  fail(ErrorCode::out_of_memory,
+       "this job needs {:.1f} GiB per GPU at the least ({} GPU{}, {}; peak in {}; {:.1f} GiB with the CUDA context), "
+       "but {}: {}",
+       min_cap, least->gpus, least->gpus == 1 ? "" : "s", describe(least->mode), least->peak_phase, device_gib, limit,
+       alternatives.empty() ? "no GPU type, count or cap the planner knows would hold it" : alternatives);
 }
 
 }  // namespace
@@ -246,7 +266,7 @@ PlanOption option_on(double duration_seconds, int gpus, Resolution resolution, Q
   const Plan p = evaluate_plan(r);
   const PlanOption& o = p.options.back();
   if (!o.fits)
-    fail(ErrorCode::unsupported, "{} x {} cannot hold this job: {}{}", gpus, p.gpu_type, o.why_not,
+    fail(ErrorCode::out_of_memory, "{} x {} cannot hold this job: {}{}", gpus, p.gpu_type, o.why_not,
          hardware.weight_sharding ? "" : "; more GPUs or weight sharding may fit (see plan())");
   return o;
 }

@@ -22,6 +22,11 @@ constexpr double kVideoEncodeMpixPerS = 120.0 * 480 * 832 / 1e6;
 // when only the DiT rate was measured.
 constexpr double kUnknownInterconnectGbps = 12.0;
 constexpr double kUnknownAchievedFraction = 0.40;
+// cuBLASLt FP8 GEMMs with per-token activation scales at the DiT's sizes realise about 80% of the FP8 /
+// bf16 peak ratio (2x on every FP8 part in the catalogue, so a 1.8x matmul speed-up): the quantisation of
+// each GEMM's input is extra memory traffic. An estimate until `talkgen bench` measures FP8 forwards.
+// Self-attention stays bf16 (about half of a 480p forward's FLOPs), so the forward gains far less.
+constexpr double kFp8GainRealised = 0.8;
 
 bool same_text(const std::string& a, const std::string& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -64,11 +69,18 @@ Rates make_rates(const std::optional<GpuSpec>& spec, const std::optional<Calibra
     r.memory_gib = spec->memory_gib;
     r.matmul_tflops = r.attention_tflops = peak * spec->achieved_fraction;
     r.comm_gbps = spec->interconnect_gbps;
+    if (spec->has_fp8())
+      r.fp8_matmul_speedup = 1 + (spec->peak_fp8_tflops / spec->peak_bf16_tflops - 1) * kFp8GainRealised;
+    r.host_link_gbps = spec->host_link_gbps;
+    r.memory_bandwidth_gbps = spec->memory_bandwidth_gbps;
+    r.sm = spec->sm;
+    r.gpu_name = spec->name;
     r.note = fmt::format("uncalibrated: built-in figures for {} ({:.0f} TFLOP/s bf16 peak x {:.2f}); run "
                          "`talkgen bench` on that GPU to calibrate", spec->name, peak, spec->achieved_fraction);
   } else {
     peak = cal->dit_tflops / kUnknownAchievedFraction;
     r.comm_gbps = kUnknownInterconnectGbps;
+    r.gpu_name = cal->gpu_name;  // FP8 unknown: planned as without (fp8_matmul_speedup 0)
   }
   r.vae_decode_mpix_per_s = peak * 1e12 * kVaeFractionOfPeak / kVaeDecodeFlopsPerPixel / 1e6;
   r.vae_encode_mpix_per_s = peak * 1e12 * kVaeFractionOfPeak / kVaeEncodeFlopsPerPixel / 1e6;

@@ -20,7 +20,15 @@ struct Rates {
   double comm_latency_s = 30e-6;    ///< per collective
   double cpu_tflops = 0.5;          ///< host CPU, for a text encoder placed there
   double load_gbps = 2.0;           ///< reading checkpoints from disk
-  double activation_bytes_per_token = 128.0 * 1024;  ///< DiT peak activations per token on one GPU
+  /// DiT peak activations per token on one GPU: 93 KiB, the slope of the measured 480p / 720p forward peaks
+  /// (memory_model.cpp); a calibration's measured peak replaces it.
+  double activation_bytes_per_token = 93.0 * 1024;
+  /// FP8 GEMMs' speed-up over bf16 ones on this GPU; 0: no FP8 tensor cores (or not known to have them).
+  double fp8_matmul_speedup = 0;
+  double host_link_gbps = 25.0;         ///< pinned host -> device copies (streamed blocks, encoders on demand)
+  double memory_bandwidth_gbps = 1000;  ///< device memory (int8 dequantisation)
+  int sm = 0;                           ///< compute capability x 10; 0: unknown
+  std::string gpu_name;                 ///< the type's name, for messages
   bool calibrated = false;
   std::string note;                 ///< where these came from, for the user
 };

@@ -39,14 +39,29 @@ ForwardFlops dit_forward_flops(const ModelDims& m, double L, double nt) {
   return f;
 }
 
-double dit_parameters(const ModelDims& m) {
+double dit_block_parameters(const ModelDims& m) {
   const double D = m.dim, F = m.ffn_dim, hd = m.dim / m.heads;
   const double self_attn = 4 * (D * D + D) + 2 * D;              // q k v o, RMS norm_q / norm_k
   const double cross_attn = 6 * (D * D + D) + 3 * D;             // + k_img v_img, three RMS norms
   const double ffn = (D * F + F) + (F * D + D);
   const double audio = (D * D + D) + (m.audio_dim * 2 * D + 2 * D) + (D * D + D) + 2 * hd;  // q, kv, proj, norms
   const double norms = 2 * D + 2 * D + 6 * D;                    // norm3, norm_x (affine), modulation
-  const double block = self_attn + cross_attn + ffn + audio + norms;
+  return self_attn + cross_attn + ffn + audio + norms;
+}
+
+BlockLinears dit_block_linears(const ModelDims& m) {
+  const double D = m.dim, F = m.ffn_dim;
+  BlockLinears l;
+  // self q k v o (4 D x D), cross q k v o k_img v_img (6 D x D), FFN (D x F, F x D), audio q and proj (D x D)
+  // and kv (audio_dim -> 2 D).
+  l.weights = 4 * D * D + 6 * D * D + 2 * D * F + 2 * D * D + m.audio_dim * 2 * D;
+  l.output_channels = 4 * D + 6 * D + (F + D) + 2 * D + 2 * D;
+  return l;
+}
+
+double dit_parameters(const ModelDims& m) {
+  const double D = m.dim;
+  const double block = dit_block_parameters(m);
   const double patch = static_cast<double>(m.patch_t * m.patch_h * m.patch_w);
   const double embeddings = (m.in_dim * patch * D + D) + (m.text_dim * D + D) + (D * D + D) +
                             (m.freq_dim * D + D) + (D * D + D) + (D * 6 * D + 6 * D) +

@@ -37,6 +37,15 @@ std::int64_t dit_tokens(const ModelDims& m, std::int64_t frames, int height, int
 ForwardFlops dit_forward_flops(const ModelDims& m, double tokens, double latent_frames);
 /// Parameters of the DiT with the audio modules (~18.9e9).
 double dit_parameters(const ModelDims& m);
+/// Parameters of one transformer block (~464e6; the 40 blocks are 98% of the DiT).
+double dit_block_parameters(const ModelDims& m);
+/// The Linear layers of one block: what an FP8 / int8 checkpoint stores in 8 bits (one scale per output
+/// channel); the block's biases, norms and modulation stay bf16.
+struct BlockLinears {
+  double weights = 0;          ///< weight-matrix elements
+  double output_channels = 0;  ///< rows of those matrices (one scale each)
+};
+BlockLinears dit_block_linears(const ModelDims& m);
 
 /// The other models (parameter counts from their reference configs).
 constexpr double kUmt5EncoderParams = 5.68e9;        // umT5-XXL encoder, 24 layers x 4096, vocab 256384

@@ -48,6 +48,7 @@ json job_to_json(const JobRecord& r, const LiveProgress* live) {
     j["steps"] = live->generate.steps;
     j["attempt"] = live->attempt;
     j["eta_seconds"] = live->generate.eta_seconds >= 0 ? json(live->generate.eta_seconds) : json(nullptr);
+    j["queue_position"] = live->queue_position ? json(*live->queue_position) : json(nullptr);
   } else {
     const bool done = r.state == "succeeded";
     j["progress"] = done ? 1.0 : res.is_object() ? res.value("progress", 0.0) : 0.0;
@@ -58,6 +59,7 @@ json job_to_json(const JobRecord& r, const LiveProgress* live) {
     j["steps"] = 0;
     j["attempt"] = res.is_object() ? res.value("attempts", 0) : 0;
     j["eta_seconds"] = done ? json(0.0) : json(nullptr);
+    j["queue_position"] = nullptr;
   }
   j["created_at"] = iso_time(r.created_at);
   j["started_at"] = optional_time(r.started_at);

@@ -20,6 +20,7 @@ struct LiveProgress {
   GenerateProgress generate;
   int attempt = 0;
   int gpus = 0;
+  std::optional<int> queue_position;  ///< jobs waiting ahead of it (Client::queue_position) while queued
 };
 
 /// The job object: the stored record, overlaid with live progress when the job is running here.

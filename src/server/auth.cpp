@@ -14,10 +14,10 @@ namespace {
 constexpr std::size_t kMinTokenLength = 16;
 }
 
-std::string load_token_file(const std::string& path) {
+std::string load_token_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorCode::not_found, "cannot read the token file '{}': create it with a random token, e.g. "
-                "`openssl rand -hex 32 > {}`", path, path);
+  if (!in) fail(ErrorCode::not_found, "cannot read the {} file '{}': create it with a random {}, e.g. "
+                "`openssl rand -hex 32 > {}`", what, path, what, path);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   std::string token = buffer.str();
@@ -25,14 +25,14 @@ std::string load_token_file(const std::string& path) {
   const auto last = token.find_last_not_of(" \t\r\n");
   token = first == std::string::npos ? std::string() : token.substr(first, last - first + 1);
   if (token.size() < kMinTokenLength)
-    fail(ErrorCode::invalid_argument, "the token in '{}' has {} characters; expected at least {} (a short token "
-         "can be guessed): write a random one, e.g. `openssl rand -hex 32 > {}`", path, token.size(),
+    fail(ErrorCode::invalid_argument, "the {} in '{}' has {} characters; expected at least {} (a short one can be "
+         "guessed): write a random one, e.g. `openssl rand -hex 32 > {}`", what, path, token.size(),
          kMinTokenLength, path);
   for (const char c : token) {
     const auto u = static_cast<unsigned char>(c);
     if (std::isspace(u) || std::iscntrl(u) || u >= 0x80)
-      fail(ErrorCode::invalid_argument, "the token in '{}' holds whitespace, control or non-ASCII characters; "
-           "expected one line of printable ASCII (it is sent in an HTTP header)", path);
+      fail(ErrorCode::invalid_argument, "the {} in '{}' holds whitespace, control or non-ASCII characters; "
+           "expected one line of printable ASCII", what, path);
   }
   return token;
 }

@@ -11,7 +11,8 @@ namespace talkgen::server {
 /// The token in `path` (surrounding whitespace trimmed). Error(not_found) when the file cannot be read,
 /// Error(invalid_argument) when the token is shorter than 16 characters or holds whitespace or control
 /// characters (it travels in an HTTP header).
-std::string load_token_file(const std::string& path);
+/// `what` names the secret in messages ("token", "webhook secret"): the same rules hold for both.
+std::string load_token_file(const std::string& path, const char* what = "token");
 
 /// Compares in time that depends only on the expected token's length, not on where the strings differ.
 bool tokens_equal(std::string_view given, std::string_view expected) noexcept;

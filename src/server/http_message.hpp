@@ -86,6 +86,18 @@ class EventStream {
   virtual std::optional<std::string> poll() = 0;
 };
 
+struct HttpResponse;
+
+/// An answer that is not ready yet (a long poll: GET /v1/jobs/{id}?wait=N). The transport calls poll() on a
+/// worker thread every poll interval (one call at a time), holding no thread in between, and sends the
+/// answer it returns. `answer_now` is true once the server is stopping: poll() must answer then.
+class PendingAnswer {
+ public:
+  virtual ~PendingAnswer() = default;
+  /// The answer, or nullopt to be asked again later. Must not block.
+  virtual std::optional<HttpResponse> poll(bool answer_now) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  ///< besides Content-Type / Content-Length
@@ -93,6 +105,7 @@ struct HttpResponse {
   std::string body;                     ///< the body, unless `file` or `events` is set
   std::shared_ptr<FileSlice> file;      ///< the body is this slice of a file
   std::shared_ptr<EventStream> events;  ///< the body is this event stream (chunked, until it ends)
+  std::shared_ptr<PendingAnswer> pending;  ///< no answer yet: the transport polls this for it (the rest unused)
   bool close = false;                   ///< close the connection after this answer
 
   HttpResponse& header(std::string name, std::string value) {

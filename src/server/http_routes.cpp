@@ -98,6 +98,10 @@ bool is_state_changing(const std::string& method) {
 
 HttpResponse send_json(int status, const json& body) { return json_response(status, body.dump()); }
 
+// The longest GET /v1/jobs/{id}?wait=N: a minute, like hosted APIs' long polls (and under the timeouts of
+// common proxies); a client wanting longer asks again.
+constexpr int kMaxWaitSeconds = 60;
+
 int query_int(const HttpRequest& req, const char* key, int fallback, int lo, int hi) {
   const auto text = req.query_value(key);
   if (!text) return fallback;
@@ -155,6 +159,27 @@ HttpResponse get_video(JobService& jobs, const HttpRequest& req, const std::stri
   r.file = std::move(slice);
   return r;
 }
+
+// GET /v1/jobs/{id}?wait=N: the job once it has finished, or as it is when N seconds have passed (or the
+// server stops). Polled by the transport like an event stream: a waiting request holds no thread.
+class JobWait : public PendingAnswer {
+ public:
+  JobWait(JobService& jobs, std::string id, std::chrono::seconds wait)
+      : jobs_(jobs), id_(std::move(id)), deadline_(std::chrono::steady_clock::now() + wait) {}
+
+  std::optional<HttpResponse> poll(bool answer_now) override {
+    // Only jobs running or queued in this process change; the check reads memory, not the store.
+    if (!answer_now && std::chrono::steady_clock::now() < deadline_ && jobs_.changing(id_)) return std::nullopt;
+    const auto job = jobs_.job(id_);
+    if (!job) return error_response(404, "not_found", fmt::format("no job '{}' (deleted?)", clip_for_message(id_)));
+    return send_json(200, *job);
+  }
+
+ private:
+  JobService& jobs_;
+  const std::string id_;
+  const std::chrono::steady_clock::time_point deadline_;
+};
 
 // Server-Sent Events: the job object after each change, until it has finished. Polled by the transport
 // (one poll at a time), never waiting: no thread is held while nothing happens.
@@ -230,7 +255,7 @@ HttpResponse post_plan(JobService& jobs, const HttpRequest& req) {
   const auto duration = plan_number(body, "duration_sec", 0, 86400);
   if (!duration || !(*duration > 0))
     throw HttpError(400, "bad_request", "'duration_sec' must be a positive number (seconds of speech)");
-  const Quality quality = parse_quality(plan_text(body, "quality", "balanced"));
+  const Quality quality = parse_quality(plan_text(body, "quality", to_string(default_quality)));
   const Resolution resolution = parse_resolution(plan_text(body, "resolution", "480p"));
   PlanLimits limits;
   limits.budget_usd = plan_number(body, "budget_usd", 0, 1e9);
@@ -369,7 +394,8 @@ HttpResponse ApiRoutes::handle(HttpRequest& req) {
 
 HttpResponse ApiRoutes::dispatch(HttpRequest& req) {
   const auto route = static_cast<Route>(req.route_id);
-  const std::string id = req.path_params.empty() ? std::string() : req.path_params.front();
+  // A job is named by the server's id or by the job_id its client chose.
+  const std::string id = req.path_params.empty() ? std::string() : jobs_.resolve_id(req.path_params.front());
   switch (route) {
     case Route::healthz:
       if (jobs_.draining()) return send_json(503, json{{"status", "draining"}});
@@ -395,6 +421,12 @@ HttpResponse ApiRoutes::dispatch(HttpRequest& req) {
       }
       const auto job = jobs_.job(id);
       if (!job) throw HttpError(404, "not_found", fmt::format("no job '{}'", clip_for_message(id)));
+      const int wait = query_int(req, "wait", 0, 0, kMaxWaitSeconds);
+      if (wait > 0 && jobs_.changing(id)) {
+        HttpResponse r;
+        r.pending = std::make_shared<JobWait>(jobs_, id, std::chrono::seconds(wait));
+        return r;
+      }
       return send_json(200, *job);
     }
     case Route::job_events: {

@@ -358,6 +358,7 @@ class Session : public std::enable_shared_from_this<Session> {
     body_parser_.reset();
     request_.body = std::string();
     body_reservation_.release();
+    if (response.pending) return poll_pending(std::move(response.pending));
     status_ = response.status;
     keep_alive_ = keep_alive_ && !response.close && !body_unread_ && !stop_requested_ && !core_.stopping;
     if (response.events && !head_only_) return start_events(std::move(response));
@@ -396,6 +397,32 @@ class Session : public std::enable_shared_from_this<Session> {
                                                      beast::error_code ec, std::size_t) {
       if (ec || serializer->is_done()) return self->finish(ec);
       self->write_some(message, serializer);
+    });
+  }
+
+  // --- answers that wait (long polls) -------------------------------------------------------------------
+
+  // poll() runs on a worker (it may touch the job store); nothing is held while the answer is not ready, and
+  // the connection stays counted against the connection limits the whole time.
+  void poll_pending(std::shared_ptr<PendingAnswer> pending) {
+    if (closed_) return;
+    const bool answer_now = stop_requested_ || core_.stopping;
+    net::post(*core_.workers, [self = shared_from_this(), pending = std::move(pending), answer_now]() mutable {
+      std::optional<HttpResponse> answer;
+      try {
+        answer = pending->poll(answer_now);
+      } catch (const std::exception& e) {
+        answer = error_response(500, "internal", fmt::format("internal error: {}", e.what()));
+      }
+      auto on_strand = [self, pending = std::move(pending), answer = std::move(answer)]() mutable {
+        if (self->closed_) return;
+        if (answer) return self->send(std::move(*answer));
+        self->event_timer_.expires_after(self->core_.options.event_poll_interval);
+        self->event_timer_.async_wait([self, pending = std::move(pending)](beast::error_code ec) mutable {
+          if (!ec) self->poll_pending(std::move(pending));
+        });
+      };
+      net::post(self->stream_.get_executor(), std::move(on_strand));
     });
   }
 

@@ -9,8 +9,10 @@
 #include "client/job_json.hpp"
 #include "pipeline/job_inputs.hpp"
 #include "server/base64.hpp"
+#include "server/digest.hpp"
 #include "server/http_error.hpp"
 #include "server/request_json.hpp"
+#include "server/webhooks.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/media.hpp"
 #include "talkgen/speech.hpp"
@@ -34,9 +36,10 @@ constexpr std::size_t kShownBytes = 40;
 constexpr std::size_t kMaxChoiceBytes = 32;
 
 // The fields of POST /v1/jobs (docs/server-api.md); a form may also send the media as file parts.
-constexpr std::array<std::string_view, 15> kFields = {
+constexpr std::array<std::string_view, 16> kFields = {
     "ref_image_b64", "audio_b64", "script_text", "voice", "resolution", "quality", "seed", "num_gpus",
-    "max_duration_sec", "job_id", "prompt", "audio2_b64", "speaker_timing", "speaker1_box", "speaker2_box"};
+    "max_duration_sec", "job_id", "prompt", "audio2_b64", "speaker_timing", "speaker1_box", "speaker2_box",
+    "webhook_url"};
 constexpr std::array<std::string_view, 3> kFileParts = {"ref_image", "audio", "audio2"};
 
 [[noreturn]] void bad_request(const std::string& message) { throw HttpError(400, "bad_request", message); }
@@ -203,6 +206,9 @@ JobRequest from_fields(const json& body, std::vector<std::uint8_t> image, std::v
     r.max_duration_sec = *d;
   }
   if (const auto it = body.find("prompt"); it != body.end() && !it->is_null()) r.prompt = get_string(body, "prompt");
+  // Its form here; whether this server sends webhooks, and to which addresses, is the JobService's to say.
+  r.webhook_url = get_string(body, "webhook_url");
+  if (!r.webhook_url.empty()) parse_webhook_url(r.webhook_url, true);
   return r;
 }
 
@@ -336,20 +342,14 @@ MediaFacts validate_job_request(const JobRequest& r, const Limits& limits) {
 }
 
 std::string request_fingerprint(const JobRequest& r) {
-  // FNV-1a over the parameters and bytes: tells a retry from a different request, not a security measure.
-  std::uint64_t h = 1469598103934665603ULL;
-  auto feed = [&h](const void* data, std::size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < size; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-    const std::uint64_t n = size;  // lengths too, so field boundaries cannot shift
-    for (int i = 0; i < 8; ++i) h = (h ^ ((n >> (8 * i)) & 0xff)) * 1099511628211ULL;
-  };
+  // SHA-256 over the parameters and bytes (each with its length): tells a retry from a different request.
+  Sha256 digest;
   const std::string params = request_parameters(r, {}).dump();
-  feed(params.data(), params.size());
-  feed(r.image.data(), r.image.size());
-  feed(r.audio.data(), r.audio.size());
-  feed(r.audio2.data(), r.audio2.size());
-  return fmt::format("{:016x}", h);
+  digest.add_piece(params.data(), params.size());
+  digest.add_piece(r.image.data(), r.image.size());
+  digest.add_piece(r.audio.data(), r.audio.size());
+  digest.add_piece(r.audio2.data(), r.audio2.size());
+  return digest.hex_digest();
 }
 
 json request_parameters(const JobRequest& r, const MediaFacts& facts) {
@@ -361,6 +361,7 @@ json request_parameters(const JobRequest& r, const MediaFacts& facts) {
   j["max_duration_sec"] = r.max_duration_sec ? json(*r.max_duration_sec) : json(nullptr);
   j["prompt"] = r.prompt ? json(*r.prompt) : json(nullptr);
   j["speech"] = r.audio.empty() ? "text" : "audio";
+  if (!r.webhook_url.empty()) j["webhook_url"] = r.webhook_url;
   if (!r.script_text.empty()) j["script_text"] = r.script_text;
   if (!r.voice.empty()) j["voice"] = r.voice;
   if (facts.image_width > 0) {

@@ -28,11 +28,12 @@ struct JobRequest {
   SpeakerTiming speaker_timing = SpeakerTiming::one_after_another;
   std::optional<PixelBox> speaker1_box, speaker2_box;
   Resolution resolution = Resolution::p480;
-  Quality quality = Quality::balanced;
+  Quality quality = default_quality;
   std::int64_t seed = 42;
   std::optional<int> num_gpus;        ///< nullopt: the Planner decides
   std::optional<double> max_duration_sec;
   std::optional<std::string> prompt;  ///< nullopt: the library's default prompt
+  std::string webhook_url;            ///< POSTed the job when it finishes (webhooks.hpp); empty: none
 };
 
 /// Throws HttpError(400, "bad_request") for malformed JSON (or nested deeper than request_json.hpp allows), an
@@ -63,8 +64,8 @@ struct MediaFacts {
 /// the decoder's complaint (corrupt data); Error(unsupported) for data FFmpeg opens but cannot use.
 MediaFacts validate_job_request(const JobRequest& request, const Limits& limits);
 
-/// A digest of everything that defines the job (parameters and media bytes): the same job_id sent with a
-/// different request is a conflict, not a retry.
+/// A SHA-256 (64 hex digits) of everything that defines the job (parameters and media bytes): the same job_id
+/// sent with a different request is a conflict, not a retry.
 std::string request_fingerprint(const JobRequest& request);
 
 /// The job's parameters as stored and shown (no media bytes; nothing about server paths).

@@ -40,8 +40,10 @@ HttpError no_such_job(const std::string& id) {
 
 }  // namespace
 
-JobService::JobService(ClientOptions client_options, std::string data_dir, Limits limits, JobCustomizer customize)
-    : limits_(limits), customize_(std::move(customize)), data_dir_(data_dir), store_(database_path(data_dir)), files_(data_dir) {
+JobService::JobService(ClientOptions client_options, std::string data_dir, Limits limits, JobCustomizer customize,
+                       WebhookOptions webhooks)
+    : limits_(limits), customize_(std::move(customize)), data_dir_(data_dir), store_(database_path(data_dir)),
+      files_(data_dir), webhooks_(std::move(webhooks)) {
   client_ = std::make_unique<Client>(std::move(client_options));
   recover();
 }
@@ -104,8 +106,12 @@ void JobService::recover() {
 JobService::Submitted JobService::existing_or_conflict(const JobRecord& record,
                                                       const std::string& fingerprint) const {
   if (record.fingerprint != fingerprint)
-    throw HttpError(409, "conflict", fmt::format("job_id '{}' was already used for a different request (job "
-                    "{}); use a new job_id for a new job", record.client_key, record.id));
+    throw HttpError(409, "conflict", fmt::format("job_id '{}' was already used for {} (job {}); use a new "
+                    "job_id for a new job", record.client_key,
+                    // Before SHA-256 (64 hex digits), fingerprints were 16: such a job cannot be compared.
+                    record.fingerprint.size() == fingerprint.size() ? "a different request"
+                                                                   : "a job accepted by an older server version",
+                    record.id));
   return {to_json(record), false};
 }
 
@@ -116,6 +122,12 @@ JobService::Submitted JobService::submit(JobRequest request) {
                       "the restarted server");
   };
   refuse_if_draining();
+  if (!request.webhook_url.empty()) {
+    if (webhooks_.options().secret.empty())
+      fail(ErrorCode::invalid_argument, "this server sends no webhooks: it has no --webhook-secret-file to sign "
+           "them with. Leave 'webhook_url' out and follow the job with GET /v1/jobs/{{id}}?wait=60 or its /events");
+    parse_webhook_url(request.webhook_url, webhooks_.options().allow_private);
+  }
   const std::string fingerprint = request_fingerprint(request);
   // A retry of an accepted job: answer at once, without decoding the media again.
   if (!request.client_key.empty())
@@ -127,9 +139,15 @@ JobService::Submitted JobService::submit(JobRequest request) {
   flush_unrecorded();  // the disk may take final states it refused before
   std::lock_guard<std::mutex> submit_lock(submit_mutex_);
   refuse_if_draining();
-  if (!request.client_key.empty())
+  if (!request.client_key.empty()) {
     if (auto existing = store_.find_by_client_key(request.client_key))
       return existing_or_conflict(*existing, fingerprint);
+    // GET /v1/jobs/{name} takes either kind of id, the server's first: a job_id equal to another job's
+    // server id would name that job, not this one.
+    if (store_.get(request.client_key))
+      throw HttpError(409, "conflict", fmt::format("job_id '{}' is the id the server gave another job; choose "
+                      "another job_id", request.client_key));
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (static_cast<int>(live_.size()) >= limits_.max_queued_jobs)
@@ -200,7 +218,7 @@ void JobService::enqueue(const JobRecord& r) {
   }
   g.output_path = files_.video_path(r.id);
   g.resolution = parse_resolution(q.value("resolution", "480p"));
-  g.quality = parse_quality(q.value("quality", "balanced"));
+  g.quality = parse_quality(q.value("quality", to_string(default_quality)));
   g.seed = q.value("seed", std::int64_t{42});
   if (q.contains("prompt") && q["prompt"].is_string()) g.prompt = q["prompt"].get<std::string>();
   if (q.contains("num_gpus") && q["num_gpus"].is_number_integer()) job.gpus = q["num_gpus"].get<int>();
@@ -295,12 +313,22 @@ void JobService::on_done(const JobResult& r) {
     outcome.result["progress"] = outcome.state == "succeeded" ? 1.0 : fraction;  // where it stopped
     outcome.finished_at = now_seconds();
     record_finished(r.job_id, std::move(outcome));
+    announce(r.job_id);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(r.job_id);
   }
   changed_.notify_all();
+}
+
+void JobService::announce(const std::string& id) {
+  const auto record = record_of(id);
+  if (!record || !record->request.is_object()) return;
+  const std::string url = record->request.value("webhook_url", "");
+  if (url.empty()) return;
+  // The record is final here: no live progress (and no call into the Client, which may be shutting down).
+  webhooks_.deliver(url, id, job_to_json(*record, nullptr).dump());
 }
 
 void JobService::record_finished(const std::string& id, Unrecorded outcome) {
@@ -355,9 +383,27 @@ std::optional<JobRecord> JobService::record_of(const std::string& id) const {
 }
 
 json JobService::to_json(const JobRecord& record) const {
+  // Asked of the Client before mutex_ is taken: the Client calls on_progress(), which takes mutex_, with its
+  // own lock free, but this keeps the two locks from ever nesting.
+  const std::optional<int> queue_position = record.state == "queued" ? client_->queue_position(record.id)
+                                                                     : std::nullopt;
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = live_.find(record.id);
-  return job_to_json(record, it == live_.end() ? nullptr : &it->second.progress);
+  if (it == live_.end()) return job_to_json(record, nullptr);
+  LiveProgress live = it->second.progress;
+  if (live.state == JobState::queued) live.queue_position = queue_position;
+  return job_to_json(record, &live);
+}
+
+std::string JobService::resolve_id(const std::string& name) const {
+  if (store_.get(name)) return name;
+  if (const auto by_key = store_.find_by_client_key(name)) return by_key->id;
+  return name;
+}
+
+bool JobService::changing(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !events_stopped_ && live_.count(id) > 0;
 }
 
 std::optional<json> JobService::job(const std::string& id) const {
@@ -494,6 +540,7 @@ json JobService::stats() const {
   j["device_policy"] = to_string(d.policy);
   j["gpu_type"] = d.gpu_type;
   j["untrained_model"] = client_->untrained_model();
+  j["default_quality"] = to_string(default_quality);  // what a job or plan without `quality` runs
   j["draining"] = draining_.load();
   return j;
 }

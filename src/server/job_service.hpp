@@ -31,6 +31,7 @@
 #include "server/job_request.hpp"
 #include "server/job_store.hpp"
 #include "server/limits.hpp"
+#include "server/webhooks.hpp"
 #include "talkgen/client.hpp"
 
 namespace talkgen::server {
@@ -44,8 +45,10 @@ class JobService {
   /// it, while a job that crashes the server stops doing so after the third time.
   static constexpr int kMaxInterruptions = 3;
   /// Opens (or creates) the store under `data_dir`, removes temporary files of killed writes, makes the
-  /// Client, and re-queues unfinished jobs (failing those interrupted kMaxInterruptions times).
-  JobService(ClientOptions client_options, std::string data_dir, Limits limits, JobCustomizer customize = {});
+  /// Client, and re-queues unfinished jobs (failing those interrupted kMaxInterruptions times). `webhooks`:
+  /// how finished jobs with a webhook_url are announced (without a secret, such jobs are refused).
+  JobService(ClientOptions client_options, std::string data_dir, Limits limits, JobCustomizer customize = {},
+             WebhookOptions webhooks = {});
   /// Stops the Client (running jobs go back to queued on disk) and closes the store.
   ~JobService();
   JobService(const JobService&) = delete;
@@ -55,12 +58,20 @@ class JobService {
     nlohmann::json job;
     bool created = false;  ///< false: the job this job_id made before
   };
-  /// HttpError: 503 draining, 409 conflict (same job_id, other request), 429 too_many_jobs, 507
+  /// A webhook_url is refused (Error(invalid_argument)) when the server has no webhook secret, and when it
+  /// names a loopback or private IP (webhooks.hpp) unless the options allow them.
+  /// HttpError: 503 draining, 409 conflict (same job_id, other request; or a job_id that is another job's server
+  /// id), 429 too_many_jobs, 507
   /// insufficient_storage (its files or record could not be written: nothing is kept).
   /// Error: invalid_argument / unsupported from validation or the Client.
   Submitted submit(JobRequest request);
 
   std::optional<nlohmann::json> job(const std::string& id) const;
+  /// The server's id of the job `name` names: the server's id itself, or the job_id its client chose when it
+  /// submitted it; `name` unchanged when no job has either (lookups then find nothing).
+  std::string resolve_id(const std::string& name) const;
+  /// Whether the job is queued or running in this process (so its record may still change); from memory.
+  bool changing(const std::string& id) const;
   /// {"jobs", "total", "limit", "offset", "next_offset"}.
   nlohmann::json list(int limit, int offset, const std::string& state) const;
 
@@ -122,6 +133,8 @@ class JobService {
 
   void recover();
   void record_finished(const std::string& id, Unrecorded outcome);
+  /// POSTs the finished job to its webhook_url, if it has one (off this thread: webhooks.hpp).
+  void announce(const std::string& id);
   void flush_unrecorded();
   JobRecord with_unrecorded(JobRecord record) const;
   std::optional<JobRecord> record_of(const std::string& id) const;
@@ -136,6 +149,7 @@ class JobService {
   std::string data_dir_;
   JobStore store_;
   JobFiles files_;
+  WebhookSender webhooks_;          // destroyed after the Client, whose last callbacks may queue deliveries
   std::unique_ptr<Client> client_;  // destroyed first (its callbacks use the store)
 
   mutable std::mutex mutex_;        // live_ and the counters

@@ -63,7 +63,7 @@ struct Server::Impl {
 
   explicit Impl(ServerOptions o)
       : options(std::move(o)),
-        jobs(options.client, options.data_dir, options.limits, options.customize_job),
+        jobs(options.client, options.data_dir, options.limits, options.customize_job, options.webhooks),
         routes(jobs, metrics, options),
         http(routes, metrics, transport_options(options)) {}
 };

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "server/limits.hpp"
+#include "server/webhooks.hpp"
 #include "talkgen/client.hpp"
 
 namespace talkgen::server {
@@ -46,6 +47,9 @@ struct ServerOptions {
   std::chrono::milliseconds drain_timeout{60000};  ///< how long SIGTERM waits for running jobs
   std::chrono::milliseconds event_keepalive{15000};  ///< ": keep-alive" comment interval of event streams
   std::chrono::milliseconds event_poll_interval{200};  ///< how often an event stream looks for news
+  /// Webhooks of finished jobs: --webhook-secret-file (none: jobs with a webhook_url are refused) and
+  /// --allow-private-webhooks.
+  WebhookOptions webhooks;
   /// Applied to every job before it is queued (tests: tiny demo jobs). Empty: none.
   std::function<void(Job&)> customize_job;
 };

@@ -42,7 +42,8 @@ TEST_CASE("libtalkgen_c exports only talkgen_* symbols") {
 }
 
 TEST_CASE("params defaults carry their struct size and documented values") {
-  const talkgen_encode_params p = talkgen_encode_params_default();
+  talkgen_encode_params p;
+  REQUIRE(talkgen_encode_params_init(&p) == TALKGEN_OK);
   CHECK(p.struct_size == sizeof(talkgen_encode_params));
   CHECK(p.fps == 25.0);
   CHECK(p.crf == 17);
@@ -50,7 +51,8 @@ TEST_CASE("params defaults carry their struct size and documented values") {
 }
 
 TEST_CASE("failures return a status and keep the message for talkgen_last_error") {
-  talkgen_encode_params p = talkgen_encode_params_default();
+  talkgen_encode_params p;
+  REQUIRE(talkgen_encode_params_init(&p) == TALKGEN_OK);
   p.image_path = "/nonexistent/face.png";
   p.audio_path = "/nonexistent/speech.wav";
   const std::string out = std::string(TALKGEN_TEST_SCRATCH_DIR) + "/capi_never_written.mp4";
@@ -66,7 +68,8 @@ TEST_CASE("failures return a status and keep the message for talkgen_last_error"
 }
 
 TEST_CASE("encode to a library-owned buffer and free it") {
-  talkgen_encode_params p = talkgen_encode_params_default();
+  talkgen_encode_params p;
+  REQUIRE(talkgen_encode_params_init(&p) == TALKGEN_OK);
   const std::string image = std::string(TALKGEN_SOURCE_DIR) + "/examples/portrait.png";
   p.image_path = image.c_str();
   p.text = "Hi.";

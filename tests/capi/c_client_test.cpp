@@ -16,67 +16,19 @@
 #include <thread>
 #include <vector>
 
+#include "capi_test_client.hpp"
+#include "capi_test_media.hpp"
 #include "talkgen.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-// A 16-bit mono 16 kHz WAV of a tone, in memory (exercises talkgen_job_params.audio_data).
-std::vector<std::uint8_t> tone_wav(double seconds) {
-  const std::uint32_t rate = 16000, samples = static_cast<std::uint32_t>(seconds * rate), data_bytes = samples * 2;
-  std::vector<std::uint8_t> wav;
-  auto put = [&](std::uint32_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) wav.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-  };
-  auto tag = [&](const char* t) { wav.insert(wav.end(), t, t + 4); };
-  tag("RIFF"); put(36 + data_bytes, 4); tag("WAVE");
-  tag("fmt "); put(16, 4); put(1, 2); put(1, 2); put(rate, 4); put(rate * 2, 4); put(2, 2); put(16, 2);
-  tag("data"); put(data_bytes, 4);
-  for (std::uint32_t i = 0; i < samples; ++i) {
-    const auto s = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 220.0 * i / rate));
-    put(static_cast<std::uint16_t>(s), 2);
-  }
-  return wav;
-}
-
-const std::string kPortrait = std::string(TALKGEN_SOURCE_DIR) + "/examples/portrait.png";
-
-// Owns a demo client for one test case.
-struct DemoClient {
-  DemoClient() {
-    talkgen_client_options o = talkgen_client_options_default();
-    o.model = "demo";
-    o.device = "cpu";
-    o.max_attempts = 1;
-    const talkgen_status s = talkgen_client_create(&o, &client);
-    INFO(talkgen_last_error());
-    REQUIRE(s == TALKGEN_OK);
-    REQUIRE(client != nullptr);
-  }
-  ~DemoClient() { talkgen_client_free(client); }
-  talkgen_client* client = nullptr;
-};
-
-// The smallest job: 1 s of speech, draft, one chunk.
-struct TinyJob {
-  TinyJob() {
-    params = talkgen_job_params_default();
-    params.image_path = kPortrait.c_str();
-    params.audio_data = audio.data();
-    params.audio_size = audio.size();
-    params.quality = "draft";
-    params.mode = "clip";
-    params.preset = "ultrafast";
-  }
-  std::vector<std::uint8_t> audio = tone_wav(1.0);
-  talkgen_job_params params;
-};
-
-struct ResultGuard {
-  ~ResultGuard() { talkgen_result_free(r); }
-  talkgen_result* r = nullptr;
-};
+using capi_test::DemoClient;
+using capi_test::ResultGuard;
+using capi_test::TinyJob;
+using capi_test::tone_wav;
+const std::string kPortrait = capi_test::portrait_path();
 
 // Records what the progress callback saw; optionally cancels once sampling starts.
 struct ProgressLog {
@@ -111,7 +63,8 @@ bool contains(const std::vector<talkgen_job_state>& v, talkgen_job_state s) {
 }  // namespace
 
 TEST_CASE("client option and job defaults carry their struct size and documented values") {
-  const talkgen_client_options o = talkgen_client_options_default();
+  talkgen_client_options o;
+  REQUIRE(talkgen_client_options_init(&o) == TALKGEN_OK);
   CHECK(o.struct_size == sizeof(talkgen_client_options));
   CHECK(o.model == nullptr);
   CHECK(o.device == nullptr);
@@ -121,14 +74,19 @@ TEST_CASE("client option and job defaults carry their struct size and documented
   CHECK(o.retry_max_delay_sec == Approx(30.0));
   CHECK(o.collective_timeout_sec == Approx(300.0));
   CHECK(o.job_timeout_sec == 0.0);
+  CHECK_FALSE(o.multi_person_weights);
 
-  const talkgen_job_params p = talkgen_job_params_default();
+  talkgen_job_params p;
+  REQUIRE(talkgen_job_params_init(&p) == TALKGEN_OK);
   CHECK(p.struct_size == sizeof(talkgen_job_params));
   CHECK(p.seed == 42);
   CHECK(p.gpus == 0);
   CHECK(p.crf == 17);
   CHECK(p.color_correction == 1.0);
   CHECK(p.output_path == nullptr);
+  CHECK(p.quality == nullptr);  // the library's default profile
+  CHECK(p.speaker_timing == nullptr);
+  CHECK_FALSE(p.has_speaker_boxes);
   CHECK(std::string(talkgen_job_state_name(TALKGEN_JOB_CANCELLED)) == "cancelled");
   CHECK(std::string(talkgen_stage_name(TALKGEN_STAGE_SAMPLING)) == "sampling");
   CHECK(std::string(talkgen_job_state_name(static_cast<talkgen_job_state>(99))) == "unknown");
@@ -136,19 +94,20 @@ TEST_CASE("client option and job defaults carry their struct size and documented
 
 TEST_CASE("client_create refuses bad options with a status and a message") {
   talkgen_client* client = reinterpret_cast<talkgen_client*>(0x1);
-  talkgen_client_options o = talkgen_client_options_default();
+  talkgen_client_options o;
+  REQUIRE(talkgen_client_options_init(&o) == TALKGEN_OK);
   o.model = "demo";
   o.device = "tpu";
   CHECK(talkgen_client_create(&o, &client) == TALKGEN_INVALID_ARGUMENT);
   CHECK(client == nullptr);
   CHECK(std::string(talkgen_last_error()).find("tpu") != std::string::npos);
 
-  o = talkgen_client_options_default();
+  REQUIRE(talkgen_client_options_init(&o) == TALKGEN_OK);
   o.model_dir = "/nonexistent/talkgen-weights";
   CHECK(talkgen_client_create(&o, &client) == TALKGEN_NOT_FOUND);
   CHECK(std::string(talkgen_last_error()).find("/nonexistent/talkgen-weights") != std::string::npos);
 
-  o = talkgen_client_options_default();
+  REQUIRE(talkgen_client_options_init(&o) == TALKGEN_OK);
   CHECK(talkgen_client_create(&o, &client) == TALKGEN_INVALID_ARGUMENT);  // no model at all
 
   o.model = "demo";
@@ -156,7 +115,7 @@ TEST_CASE("client_create refuses bad options with a status and a message") {
   CHECK(talkgen_client_create(&o, &client) == TALKGEN_INVALID_ARGUMENT);
   CHECK(std::string(talkgen_last_error()).find("gpu_count") != std::string::npos);
 
-  o = talkgen_client_options_default();
+  REQUIRE(talkgen_client_options_init(&o) == TALKGEN_OK);
   o.struct_size = 0;
   CHECK(talkgen_client_create(&o, &client) == TALKGEN_INVALID_ARGUMENT);
   CHECK(std::string(talkgen_last_error()).find("struct_size") != std::string::npos);
@@ -179,7 +138,8 @@ TEST_CASE("a cpu client reports its pool, and device cuda without a GPU is an er
   talkgen_device_pool zero{};
   CHECK(talkgen_client_devices(demo.client, &zero) == TALKGEN_INVALID_ARGUMENT);  // struct_size not set
 
-  talkgen_client_options o = talkgen_client_options_default();
+  talkgen_client_options o;
+  REQUIRE(talkgen_client_options_init(&o) == TALKGEN_OK);
   o.model = "demo";
   o.device = "auto";
   talkgen_client* automatic = nullptr;
@@ -352,8 +312,9 @@ TEST_CASE("bad job params are refused before a job exists") {
   CHECK(talkgen_client_generate(demo.client, &job.params, nullptr, nullptr, &result) == TALKGEN_INVALID_ARGUMENT);
   CHECK(std::string(talkgen_last_error()).find("audio_size") != std::string::npos);
 
-  job.params.struct_size = sizeof(talkgen_job_params) + 8;  // from a newer talkgen.h than this library
+  job.params.struct_size = sizeof(size_t);  // not initialised by talkgen_job_params_init()
   CHECK(talkgen_client_generate(demo.client, &job.params, nullptr, nullptr, &result) == TALKGEN_INVALID_ARGUMENT);
+  CHECK(std::string(talkgen_last_error()).find("struct_size") != std::string::npos);
   CHECK(talkgen_client_generate(demo.client, nullptr, nullptr, nullptr, &result) == TALKGEN_INVALID_ARGUMENT);
   CHECK(talkgen_client_generate(nullptr, &job.params, nullptr, nullptr, &result) == TALKGEN_INVALID_ARGUMENT);
   CHECK(result == nullptr);

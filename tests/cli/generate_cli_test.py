@@ -280,6 +280,40 @@ class ProgressTest(unittest.TestCase):
         self.assertEqual(os.listdir(out_dir), [])
 
 
+class DefaultsTest(unittest.TestCase):
+    """One default quality (the library's talkgen::default_quality) and one set of names on every path."""
+
+    def help_of(self, command):
+        done = subprocess.run([TALKGEN, command, "--help"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return done.stdout
+
+    def test_generate_and_plan_default_to_the_library_profile(self):
+        for command in ("generate", "plan"):
+            quality = [line for line in self.help_of(command).splitlines() if line.strip().startswith("--quality")]
+            self.assertTrue(quality, command)  # the option's line comes first (the footer may name it too)
+            self.assertIn("=balanced", quality[0], command)
+
+    def test_max_retries_is_attempts_minus_one_and_not_both(self):
+        out_dir = fresh_dir("retries")
+        done = subprocess.run(generate_args(out_dir, "--attempts", "2", "--max-retries", "1"), capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(done.returncode, 2, done.stderr)  # usage
+        self.assertIn("--max-retries", done.stderr)
+        self.assertIn("--max-retries", self.help_of("generate"))
+
+    def test_json_result_names_stage_times_timings(self):
+        out_dir = fresh_dir("json_names")
+        done = subprocess.run(generate_args(out_dir, "--clip", "--steps", "1", "--max-retries", "0", "--json",
+                                            "--progress", "none"), capture_output=True, text=True, timeout=300)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        result = json.loads(done.stdout)
+        self.assertNotIn("seconds", result)
+        for stage in ("queued", "loading", "preparing", "sampling", "decoding", "encoding", "total"):
+            self.assertIn(stage, result["timings"])
+        self.assertEqual(result["attempts"], 1)
+
+
 def main():
     global TALKGEN, IMAGE, SCRATCH
     parser = argparse.ArgumentParser()

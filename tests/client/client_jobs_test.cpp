@@ -12,7 +12,7 @@
 #include "client/client_testing.hpp"
 #include "client_test_support.hpp"
 #include "talkgen/planner.hpp"
-#include "error_capture.hpp"
+#include "support/error_capture.hpp"
 #include "support/skip.hpp"
 
 using namespace talkgen;
@@ -516,4 +516,44 @@ TEST_CASE("retry: out_of_memory takes more ranks when the pool has them free", "
   CHECK(attempts[1].gpus == 2);
   CHECK_FALSE(attempts[1].low_memory);
   client::testing::clear();
+}
+
+TEST_CASE("submit: the default profile's LoRA missing from the model folder is refused at once, saying what to do",
+          "[client][defaults]") {
+  // The official layout with empty files: enough for the Client to start (weights load on first use).
+  const std::string dir = talkgen_test::fresh_dir("lora_missing");
+  fs::create_directories(dir + "/Wan2.1-I2V-14B-480P");
+  fs::create_directories(dir + "/chinese-wav2vec2-base");
+  fs::create_directories(dir + "/InfiniteTalk/single");
+  std::ofstream(dir + "/InfiniteTalk/single/infinitetalk.safetensors") << "";
+  ClientOptions o;
+  o.model_dir = dir;
+  o.device = DevicePolicy::cpu;
+  Client client(o);
+
+  Job job = talkgen_test::tiny_job(dir + "/out.mp4");
+  job.generate.quality = default_quality;
+  job.generate.steps.reset();
+  const std::string message = message_of([&] { client.submit(job); });
+  CHECK_THAT(message, Catch::Contains("(the default)") && Catch::Contains("lightx2v") &&
+                          Catch::Contains("quality 'quality'"));
+  CHECK(code_of([&] { client.submit(job); }) == ErrorCode::unsupported);
+  CHECK(client.stats().queued == 0);  // nothing was queued
+  // Explicit settings are the caller's choice: accepted here (the pipeline warns when it runs them).
+  job.generate.steps = 2;
+  job.generate.text_guidance = 1.0;
+  CHECK(code_of([&] { client.submit(job).cancel(); }) == ErrorCode::ok);
+  CHECK_THAT(message, Catch::Contains("huggingface-cli download Kijai/WanVideo_comfy"));
+
+  // With the LoRA where InfiniteTalk's README downloads it, the default profile is accepted and 'quality'
+  // (the base weights) is the one refused.
+  fs::create_directories(dir + "/WanVideo_comfy");
+  std::ofstream(dir + "/WanVideo_comfy/Wan21_T2V_14B_lightx2v_cfg_step_distill_lora_rank32.safetensors") << "";
+  Client with_lora(o);
+  Job default_job = talkgen_test::tiny_job(dir + "/out2.mp4");
+  default_job.generate.quality = default_quality;
+  default_job.generate.steps.reset();
+  CHECK(code_of([&] { with_lora.submit(default_job).cancel(); }) == ErrorCode::ok);
+  default_job.generate.quality = Quality::quality;
+  CHECK(code_of([&] { with_lora.submit(default_job); }) == ErrorCode::unsupported);
 }

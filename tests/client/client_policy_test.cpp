@@ -11,7 +11,7 @@
 #include "client/queue_policy.hpp"
 #include "client/retry_plan.hpp"
 #include "client_test_support.hpp"
-#include "error_capture.hpp"
+#include "support/error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::client;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "support/scratch.hpp"
 #include "pipeline/test_media.hpp"  // write_wav, speech_like, portrait_path (shared with the pipeline tests)
 #include "talkgen/client.hpp"
 
@@ -17,12 +18,7 @@ inline const std::string& one_second_wav() {
 }
 
 /// A fresh scratch folder for one test case.
-inline std::string fresh_dir(const std::string& name) {
-  const std::string dir = scratch("client_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+inline std::string fresh_dir(const std::string& name) { return talkgen_test::fresh_scratch_dir("client_" + name); }
 
 /// A demo job writing `output` (empty: in memory): clip mode, 17-frame chunks, `steps` sampling steps.
 inline talkgen::Job tiny_job(const std::string& output, int steps = 2) {

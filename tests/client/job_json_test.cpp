@@ -5,7 +5,7 @@
 
 #include "client/job_json.hpp"
 #include "client_test_support.hpp"
-#include "error_capture.hpp"
+#include "support/error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::client;
@@ -145,7 +145,8 @@ TEST_CASE("result JSON: what a script needs, errors as code + message") {
   CHECK(j["devices"] == nlohmann::json({"cuda:0", "cuda:1"}));
   CHECK(j["frames"] == 50);
   CHECK(j["steps"] == 8);
-  CHECK(j["seconds"]["sampling"] == 3.0);
+  CHECK(j["timings"]["sampling"] == 3.0);
+  CHECK_FALSE(j.contains("seconds"));  // one name for stage times everywhere: `timings`
   CHECK(j["estimated_seconds"] == 4.5);
   CHECK(j["cost_usd"] == 0.01);
   CHECK_FALSE(j.contains("error"));
@@ -161,4 +162,21 @@ TEST_CASE("result JSON: what a script needs, errors as code + message") {
   CHECK(j["error"]["message"] == "too big");
   CHECK(j["estimated_seconds"].is_null());
   CHECK_FALSE(j.contains("output"));
+}
+
+TEST_CASE("one default quality profile, defined once in the library", "[client][defaults]") {
+  // balanced: 8 steps x 2 forwards with the lightx2v LoRA (see include/talkgen/generate.hpp for why).
+  STATIC_REQUIRE(default_quality == Quality::balanced);
+  CHECK(GenerateOptions{}.quality == default_quality);
+  CHECK(Job{}.generate.quality == default_quality);
+  const QualitySettings s = quality_settings(default_quality, Resolution::p480);
+  CHECK(s.steps == 8);
+  CHECK(s.forwards_per_step() == 2);
+  CHECK(s.lora == DistillLora::lightx2v);
+  // A job file without "quality" gets it too.
+  JobFileOptions options;
+  options.base_dir = "/data";
+  const auto jobs = jobs_from_json(R"([{"image": "f.png", "audio": "a.wav", "output": "o.mp4"}])", options);
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].generate.quality == default_quality);
 }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -39,4 +40,15 @@ TEST_CASE("log levels parse case-insensitively and reject unknown names") {
   CHECK(parse_log_level("off") == LogLevel::off);
   CHECK_THROWS_MATCHES(parse_log_level("verbose"), Error,
                        Catch::Predicate<Error>([](const Error& e) { return e.code() == ErrorCode::invalid_argument; }));
+}
+
+TEST_CASE("the library reads no TALKGEN_LOG: the level is info until the host sets one") {
+  // ctest runs each case in a process of its own, so this is the level the library starts with.
+  ::setenv("TALKGEN_LOG", "off", 1);
+  CHECK(log_level() == LogLevel::info);
+  CapturedLog captured;
+  log_info("still shown");
+  ::unsetenv("TALKGEN_LOG");
+  REQUIRE(captured.lines.size() == 1);
+  CHECK(captured.lines[0].second == "still shown");
 }

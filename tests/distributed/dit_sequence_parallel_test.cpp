@@ -2,7 +2,7 @@
 // (DistributedRunner, in-process threads) must give every rank the one-rank output. The shapes are chosen
 // to hit every uneven case: 5 heads (divides by none of the world sizes), 35 tokens (idem, so the last
 // shard is padded), 7 tokens per latent frame (shards start and end mid-frame in the audio attention).
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "model/dit/dit_model.hpp"
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 using namespace talkgen;
 using namespace talkgen::model::dit;

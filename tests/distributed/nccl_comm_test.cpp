@@ -1,7 +1,7 @@
 // NcclComm on the GPUs of this machine (GPU builds only). Uses every visible GPU as one rank: on one GPU the
 // collectives run at world 1 (init, the non-blocking call path, the watchdog and teardown still run); the
 // fault-injection cases need at least two GPUs and say so when skipped.
-#include "catch_torch.hpp"
+#include "support/catch_torch.hpp"
 #include "support/skip.hpp"
 
 #ifdef TALKGEN_WITH_NCCL
@@ -11,7 +11,7 @@
 
 #include <c10/cuda/CUDAFunctions.h>
 
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 using namespace talkgen;
 using Clock = std::chrono::steady_clock;

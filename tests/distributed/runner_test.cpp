@@ -1,13 +1,13 @@
 // DistributedRunner: results, rank contexts, and fault injection (a rank that throws, a rank that never
 // arrives, a rank that returns early): each must end in a typed error within seconds with every thread
 // joined, and leave the runner usable.
-#include "catch_torch.hpp"
+#include "support/catch_torch.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 #include "thread_harness.hpp"
 
 using namespace talkgen;

@@ -1,10 +1,10 @@
 // Ulysses sequence parallelism: attention over a sequence split across 1-4 ranks (split q/k/v by sequence,
 // RoPE per shard, all-to-all to heads, attend, all-to-all back, gather) equals attention over the whole
 // sequence, including token counts and head counts that do not divide by the world size.
-#include "catch_torch.hpp"
+#include "support/catch_torch.hpp"
 
 #include "distributed/sequence_parallel.hpp"
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 using namespace talkgen;
 using namespace talkgen::distributed;

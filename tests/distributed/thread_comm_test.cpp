@@ -1,6 +1,6 @@
 // ThreadComm: every collective at world sizes 1-4, non-contiguous inputs, several dtypes, checked against
 // values written out element by element (not against the same cat/chunk code the implementation uses).
-#include "catch_torch.hpp"
+#include "support/catch_torch.hpp"
 
 #include "distributed/thread_comm.hpp"
 #include "thread_harness.hpp"

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "encoder/test_frames.hpp"
+#include "encoder/frame_fixtures.hpp"
 #include "support/skip.hpp"
 #include "talkgen/encoder.hpp"
 #include "talkgen/error.hpp"

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "encoder/mp4_probe.hpp"
-#include "encoder/test_frames.hpp"
+#include "encoder/frame_fixtures.hpp"
 #include "talkgen/encoder.hpp"
 #include "talkgen/error.hpp"
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "encoder/mp4_probe.hpp"
-#include "encoder/test_frames.hpp"
+#include "encoder/frame_fixtures.hpp"
 #include "talkgen/encoder.hpp"
 
 using talkgen::Encoder;

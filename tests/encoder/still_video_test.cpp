@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "encoder/test_frames.hpp"
+#include "encoder/frame_fixtures.hpp"
 #include "talkgen/encoder.hpp"
 #include "talkgen/error.hpp"
 #include "talkgen/still_video.hpp"

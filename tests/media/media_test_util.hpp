@@ -17,15 +17,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/error_capture.hpp"
+#include "support/scratch.hpp"
 #include "talkgen/error.hpp"
 
 namespace media_test {
 
-inline std::string scratch(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::path(TALKGEN_TEST_SCRATCH_DIR) / "media";
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
+inline std::string scratch(const std::string& name) { return talkgen_test::scratch_path("media/" + name); }
 
 /// Runs `ffmpeg -y -v error <args>` and requires success (inputs are made with the installed CLI).
 inline void ffmpeg(const std::string& args) {
@@ -55,30 +53,11 @@ std::size_t mismatches(const std::vector<T>& a, const std::vector<T>& b) {
   return n;
 }
 
-/// The ErrorCode a call throws; fails the test when it throws nothing or something else.
+/// The error a call throws (talkgen_test::code_of / message_of: ok / "" when it throws nothing).
 template <typename F>
-talkgen::ErrorCode error_code_of(F&& f) {
-  try {
-    f();
-  } catch (const talkgen::Error& e) {
-    INFO(e.what());
-    return e.code();
-  }
-  FAIL("expected a talkgen::Error");
-  return talkgen::ErrorCode::ok;
-}
-
-/// The message of the talkgen::Error a call throws.
+talkgen::ErrorCode error_code_of(F&& f) { return talkgen_test::code_of(std::forward<F>(f)); }
 template <typename F>
-std::string error_message_of(F&& f) {
-  try {
-    f();
-  } catch (const talkgen::Error& e) {
-    return e.what();
-  }
-  FAIL("expected a talkgen::Error");
-  return {};
-}
+std::string error_message_of(F&& f) { return talkgen_test::message_of(std::forward<F>(f)); }
 
 /// What a call did in a child process (see in_child()).
 struct ChildRun {

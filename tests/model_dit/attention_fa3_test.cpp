@@ -109,18 +109,15 @@ TEST_CASE("FlashAttention-3 declines what it is not built for, and attention() t
   const auto odd_rows = randn_gpu({1, 256, 2, 129}, 25).narrow(3, 0, 128).transpose(1, 2);
   CHECK_FALSE(layers::flash_attention3_fits(odd_rows, k, v));
 
-  const auto saved = layers::attention_backend();
+  using layers::AttentionBackend;
   for (const auto& [a, b, c] : {std::tuple{small_heads, small_heads, small_heads}, std::tuple{odd_rows, k, v}}) {
-    layers::set_attention_backend(layers::AttentionBackend::fa3);
-    const auto via_fa3 = layers::attention(a, b, c);
-    layers::set_attention_backend(layers::AttentionBackend::cudnn);
-    const auto via_cudnn = layers::attention(a, b, c);
+    const auto via_fa3 = layers::attention(a, b, c, std::nullopt, std::nullopt, AttentionBackend::fa3);
+    const auto via_cudnn = layers::attention(a, b, c, std::nullopt, std::nullopt, AttentionBackend::cudnn);
     CHECK(via_fa3.to(at::kFloat).equal(via_cudnn.to(at::kFloat)));
   }
   // Where it fits, the fa3 preference gives FA3's own result.
-  layers::set_attention_backend(layers::AttentionBackend::fa3);
-  CHECK(layers::attention(q, k, v).equal(layers::flash_attention3(q, k, v, std::nullopt)));
-  layers::set_attention_backend(saved);
+  CHECK(layers::attention(q, k, v, std::nullopt, std::nullopt, AttentionBackend::fa3)
+            .equal(layers::flash_attention3(q, k, v, std::nullopt)));
 }
 
 #endif

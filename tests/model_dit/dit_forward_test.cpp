@@ -43,13 +43,13 @@ TEST_CASE("DiT outputs depend on every condition", "[dit]") {
 TEST_CASE("audio cross-attention is local to each latent frame", "[dit]") {
   const auto c = DitConfig::tiny();
   AudioCrossAttention attn(c, at::TensorOptions().dtype(at::kFloat));
-  randomize_parameters(attn, 11);
+  randomize_parameters(*attn, 11);
   const int64_t frames = 3, per_frame = 5;
   const auto x = at::randn({1, frames * per_frame, c.dim});
   const auto audio = at::randn({1, frames, c.audio_context_tokens, c.audio_output_dim});
   auto changed = audio.clone();
   changed.select(1, 1).mul_(-2);  // only frame 1's audio
-  const auto diff = (attn.forward(x, changed) - attn.forward(x, audio)).abs().amax(-1).view({frames, per_frame});
+  const auto diff = (attn->forward(x, changed) - attn->forward(x, audio)).abs().amax(-1).view({frames, per_frame});
   CHECK(diff[0].max().item<double>() == 0.0);
   CHECK(diff[1].min().item<double>() > 0.0);
   CHECK(diff[2].max().item<double>() == 0.0);

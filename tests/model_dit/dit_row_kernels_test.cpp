@@ -76,7 +76,8 @@ TEST_CASE("q/k RMS-norm + RoPE kernel computes the fused libtorch form", "[dit][
     const auto got = qk_norm_rope(x, w, 1e-6, &grid, heads, /*row_kernels=*/true);
     check_agrees(got, want, "RMS-norm + RoPE");
     // The plain transcription (float32 RoPE of the bf16 norm) as a second witness.
-    const auto plain = apply_rope(wan_rms_norm(x, w, 1e-6).unflatten(-1, {heads, head_dim}), grid).to(at::kBFloat16);
+    const auto normed = model::layers::rms_norm(x, w, 1e-6).unflatten(-1, {heads, head_dim});
+    const auto plain = apply_rope(normed, grid).to(at::kBFloat16);
     check_agrees(got, plain, "RMS-norm + RoPE vs plain");
     check_agrees(qk_norm_rope(x, w, 1e-6, nullptr, heads, true), qk_norm_rope(x, w, 1e-6, nullptr, heads, false),
                  "RMS-norm alone");
@@ -121,10 +122,10 @@ TEST_CASE("a bf16 DiT forward with the row kernels matches the libtorch fused fo
   auto model = std::make_shared<DitModel>(DitConfig::tiny(), at::TensorOptions().dtype(at::kBFloat16).device(gpu()));
   randomize_parameters(*model, 61);
   auto in = test::random_inputs(model->config(), 3, 4, 6, 62);
-  model->set_speed_options(DitSpeedOptions::parse("fused"));
+  test::set_speed(*model, DitSpeedOptions::parse("fused"));
   const auto want = model->forward(in);
-  model->set_speed_options(DitSpeedOptions::fast());
-  REQUIRE(model->speed_options().row_kernels);
+  test::set_speed(*model, DitSpeedOptions::fast());
+  REQUIRE(model->runtime_options().speed.row_kernels);
   const auto got = model->forward(in);
   const double scale = want.abs().max().item<double>();
   INFO("max abs diff " << (got - want).abs().max().item<double>() << " at output scale " << scale);

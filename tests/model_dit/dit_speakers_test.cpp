@@ -11,7 +11,7 @@
 
 #include "model/dit/dit_checkpoint.hpp"
 #include "model/dit/dit_speakers.hpp"
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 
 namespace fs = std::filesystem;
 using namespace talkgen;
@@ -80,7 +80,7 @@ TEST_CASE("two-speaker DiT forward matches the reference (fp32)", "[dit][parity]
   const auto in = read_two_person_inputs(*io);
   const auto ref = io->read("out");
   for (const auto& speed : {DitSpeedOptions::fast(), DitSpeedOptions::plain()}) {
-    model->set_speed_options(speed);
+    test::set_speed(*model, speed);
     const auto out = model->forward(in);
     REQUIRE(out.sizes() == ref.sizes());
     const double err = test::max_abs_diff(out, ref);
@@ -88,7 +88,7 @@ TEST_CASE("two-speaker DiT forward matches the reference (fp32)", "[dit][parity]
     CHECK(err <= 1e-4 * scale_of(ref));
     WARN("two speakers, " << speed.describe() << ": max abs error " << err);
   }
-  model->set_speed_options(DitSpeedOptions::fast());
+  test::set_speed(*model, DitSpeedOptions::fast());
 
   // The masks matter: swapping the two persons' boxes moves the output well past the tolerance (so the
   // parity above cannot pass with the routing ignored).

@@ -15,8 +15,7 @@
 #include "model/io/tensor_source.hpp"
 #include "talkgen/error.hpp"
 
-#undef CHECK
-#include <catch2/catch.hpp>
+#include "support/catch_torch.hpp"
 
 namespace talkgen::model::dit::test {
 
@@ -87,6 +86,13 @@ inline DitInputs read_reference_inputs(const io::TensorSource& io) {
 
 inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
+}
+
+/// Switches the model's fast paths, keeping its attention kernel.
+inline void set_speed(DitModel& model, const DitSpeedOptions& speed) {
+  auto runtime = model.runtime_options();
+  runtime.speed = speed;
+  model.set_runtime_options(runtime);
 }
 
 }  // namespace talkgen::model::dit::test

@@ -20,8 +20,9 @@
 #include "model/io/tensor_source.hpp"
 #include "talkgen/error.hpp"
 
-#undef CHECK
-#include <catch2/catch.hpp>
+#include "support/catch_torch.hpp"
+#include "support/error_capture.hpp"
+#include "support/scratch.hpp"
 
 namespace encoders_test {
 
@@ -30,10 +31,7 @@ inline std::string parity_dir(const std::string& component) {
 }
 
 inline std::string scratch_dir(const std::string& name) {
-  const auto dir = std::filesystem::path(TALKGEN_TEST_SCRATCH_DIR) / ("model_encoders_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
+  return talkgen_test::fresh_scratch_dir("model_encoders_" + name);
 }
 
 /// Fills every parameter with seeded normal noise scaled like a trained model's (so activations
@@ -119,17 +117,6 @@ inline void require_close(const at::Tensor& actual, const at::Tensor& reference,
   CHECK(err <= rel * scale);
 }
 
-/// Runs `fn` and checks it throws talkgen::Error with `code` and a message containing `needle`.
-template <typename Fn>
-void require_error(Fn&& fn, talkgen::ErrorCode code, const std::string& needle) {
-  try {
-    fn();
-    FAIL("expected talkgen::Error(" << talkgen::to_string(code) << ") mentioning '" << needle << "'");
-  } catch (const talkgen::Error& e) {
-    INFO("message: " << e.what());
-    CHECK(e.code() == code);
-    CHECK(std::string(e.what()).find(needle) != std::string::npos);
-  }
-}
+using talkgen_test::require_error;
 
 }  // namespace encoders_test

@@ -16,19 +16,16 @@
 
 #include "talkgen/error.hpp"
 
-#ifdef CHECK
-#undef CHECK
-#endif
-#include <catch2/catch.hpp>
+#include "support/catch_torch.hpp"
+#include "support/error_capture.hpp"
+#include "support/scratch.hpp"
 
 namespace model_io_test {
 
 inline std::string data_path(const std::string& name) {
   return std::string(TALKGEN_TEST_DATA_DIR) + "/model_io/" + name;
 }
-inline std::string scratch_path(const std::string& name) {
-  return std::string(TALKGEN_TEST_SCRATCH_DIR) + "/model_io_" + name;
-}
+inline std::string scratch_path(const std::string& name) { return talkgen_test::scratch_path("model_io_" + name); }
 
 /// The fixtures' value formula (make_fixtures.py: ramp): arange(numel) / scale in float64, cast to dtype.
 inline at::Tensor ramp(std::vector<int64_t> shape, at::ScalarType dtype = at::kFloat, double scale = 8.0) {
@@ -93,18 +90,6 @@ inline std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-/// Runs `f`, requires a talkgen::Error of `code` whose message contains every one of `needles`.
-template <typename F>
-void require_error(F&& f, talkgen::ErrorCode code, std::initializer_list<std::string> needles) {
-  try {
-    f();
-  } catch (const talkgen::Error& e) {
-    INFO("message: " << e.what());
-    CHECK(talkgen::to_string(e.code()) == std::string(talkgen::to_string(code)));
-    for (const std::string& n : needles) CHECK(std::string(e.what()).find(n) != std::string::npos);
-    return;
-  }
-  FAIL("no talkgen::Error was thrown");
-}
+using talkgen_test::require_error;
 
 }  // namespace model_io_test

@@ -18,10 +18,8 @@
 #include "model/vae/wan_vae.hpp"
 #include "talkgen/error.hpp"
 
-#ifdef CHECK
-#undef CHECK
-#endif
-#include <catch2/catch.hpp>
+#include "support/catch_torch.hpp"
+#include "support/scratch.hpp"
 
 namespace vae_test {
 
@@ -85,9 +83,7 @@ inline std::string require_parity_file(const std::string& name) {
   return path;
 }
 
-inline std::string scratch_path(const std::string& name) {
-  return std::string(TALKGEN_TEST_SCRATCH_DIR) + "/model_vae_" + name;
-}
+inline std::string scratch_path(const std::string& name) { return talkgen_test::scratch_path("model_vae_" + name); }
 
 /// Writes named float tensors as a safetensors file.
 inline void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors) {

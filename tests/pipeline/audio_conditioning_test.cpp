@@ -1,4 +1,4 @@
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include "pipeline/audio_windows.hpp"
 #include "pipeline/conditioning.hpp"

@@ -1,5 +1,5 @@
 // Expected plans come from the reference's generate_infinitetalk loop run with its model calls removed.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include "pipeline/chunk_plan.hpp"
 #include "talkgen/error.hpp"

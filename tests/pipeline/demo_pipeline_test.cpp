@@ -1,5 +1,5 @@
 // Whole jobs through the real pipeline on the demo model (tiny, random weights), on the CPU.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <algorithm>
 #include <filesystem>
@@ -11,7 +11,7 @@
 #include "pipeline/pipeline.hpp"
 #include "talkgen/error.hpp"
 #include "test_media.hpp"
-#include "error_capture.hpp"
+#include "support/error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::pipeline;
@@ -125,9 +125,9 @@ TEST_CASE("streaming over two chunks: frames, dump, determinism") {
     o.seed = seed;
     if (with_dump) o.dump_frames = dump;
     std::vector<at::Tensor> chunks;
-    RunHooks hooks;
-    hooks.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
-    GenerateResult r = demo_pipeline().run(o, std::move(hooks));
+    TestHooks taps;
+    taps.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
+    GenerateResult r = demo_pipeline().run(o, {}, std::move(taps));
     CHECK(r.frames == 100);
     CHECK(r.chunks == 2);
     CHECK_FALSE(r.mp4.empty());

@@ -2,7 +2,7 @@
 // device at world sizes 2-4, faults and cancellation ending every rank promptly with typed errors, and
 // the guidance forwards batched into one DiT call. Tiny jobs (17-frame chunks, 2 steps, 3 forwards) on
 // the demo model.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <atomic>
 #include <chrono>
@@ -12,15 +12,16 @@
 #include <mutex>
 
 #include "pipeline/demo_model.hpp"
-#include "pipeline/guided_denoiser.hpp"
+#include "samplers/guided_denoiser.hpp"
 #include "pipeline/pipeline.hpp"
 #include "support/skip.hpp"
-#include "talkgen/distributed.hpp"
+#include "distributed/distributed_runner.hpp"
 #include "talkgen/error.hpp"
 #include "test_media.hpp"
 
 using namespace talkgen;
 using namespace talkgen::pipeline;
+using namespace talkgen::samplers;
 using talkgen_test::scratch;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -108,9 +109,9 @@ int blocks() { return static_cast<int>(single().models().dit->config().num_layer
 
 at::Tensor one_device_frames(const GenerateOptions& o) {
   std::vector<at::Tensor> chunks;
-  RunHooks hooks;
-  hooks.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
-  single().run(o, std::move(hooks));
+  TestHooks taps;
+  taps.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
+  single().run(o, {}, std::move(taps));
   return at::cat(chunks, 1);
 }
 
@@ -128,9 +129,10 @@ DistributedOptions cpu_group(int world) {
   return d;
 }
 
-// Runs `o` on `world` CPU ranks into `g` (filled as far as the ranks got); `tune(rank, hooks)` may add
+// Runs `o` on `world` CPU ranks into `g` (filled as far as the ranks got); `tune(rank, hooks, taps)` may add
 // per-rank hooks. Throws the runner's error.
-void group_run(int world, const GenerateOptions& o, GroupRun& g, const std::function<void(int, RunHooks&)>& tune = {}) {
+void group_run(int world, const GenerateOptions& o, GroupRun& g,
+               const std::function<void(int, RunHooks&, TestHooks&)>& tune = {}) {
   static std::map<int, std::vector<std::unique_ptr<Pipeline>>> cache;
   auto& ps = cache[world];
   if (ps.empty()) ps = pipelines(world);
@@ -145,10 +147,11 @@ void group_run(int world, const GenerateOptions& o, GroupRun& g, const std::func
       CountingComm comm(ctx.comm);
       RunHooks hooks;
       hooks.comm = &comm;
-      if (ctx.rank == 0) hooks.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
-      if (tune) tune(ctx.rank, hooks);
+      TestHooks taps;
+      if (ctx.rank == 0) taps.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
+      if (tune) tune(ctx.rank, hooks, taps);
       try {
-        g.results[ctx.rank] = ps[ctx.local_rank]->run(o, std::move(hooks));
+        g.results[ctx.rank] = ps[ctx.local_rank]->run(o, std::move(hooks), std::move(taps));
       } catch (const Error& e) {
         g.errors[ctx.rank] = e.code();
         throw;
@@ -244,8 +247,8 @@ TEST_CASE("a rank that throws mid-run ends the job with its typed error naming i
     GroupRun g;
     try {
       // The last rank fails in the second chunk (draw 4: chunk 0's noise, chunk 1's noise and two motion draws).
-      group_run(world, o, g, [&](int rank, RunHooks& h) {
-        if (rank == world - 1) h.noise = std::make_unique<FailingNoise>(o.seed, 4);
+      group_run(world, o, g, [&](int rank, RunHooks&, TestHooks& taps) {
+        if (rank == world - 1) taps.noise = std::make_unique<FailingNoise>(o.seed, 4);
       });
     } catch (const Error& e) {
       code = e.code();
@@ -274,7 +277,7 @@ TEST_CASE("cancelling on rank 0 stops every rank with Error(cancelled) and leave
   Clock::time_point cancelled_at{};
   const auto start = Clock::now();
   try {
-    group_run(2, o, g, [&](int rank, RunHooks& h) {
+    group_run(2, o, g, [&](int rank, RunHooks& h, TestHooks&) {
       if (rank != 0) return;
       // Cancel after the second chunk's first step (chunk 0 was already handed to the encoder).
       h.progress = [&](const GenerateProgress& p) {
@@ -312,10 +315,10 @@ TEST_CASE("low_memory decodes in tiles: frames within the tiling tolerance of va
   CHECK(at::equal(one_device_frames(o), whole));
   auto tiled_diff = [&](const model::vae::TileOptions& tiles) {
     std::vector<at::Tensor> chunks;
-    RunHooks hooks;
-    hooks.vae_tiling = tiles;
-    hooks.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
-    single().run(o, std::move(hooks));
+    TestHooks taps;
+    taps.vae_tiling = tiles;
+    taps.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
+    single().run(o, {}, std::move(taps));
     return (at::cat(chunks, 1) - whole).abs();
   };
   const at::Tensor documented = tiled_diff(model::vae::TileOptions{6, 3, 6});
@@ -346,9 +349,9 @@ TEST_CASE("NcclComm at world size 1 runs the demo pipeline on CUDA like the plai
   Pipeline plain(make_demo_models(cuda));
   const GenerateOptions o = tiny_job(GenerationMode::streaming);
   std::vector<at::Tensor> expected_chunks, chunks;
-  RunHooks hooks;
-  hooks.on_frames = [&](int, const at::Tensor& f) { expected_chunks.push_back(f.clone()); };
-  plain.run(o, std::move(hooks));
+  TestHooks taps;
+  taps.on_frames = [&](int, const at::Tensor& f) { expected_chunks.push_back(f.clone()); };
+  plain.run(o, {}, std::move(taps));
 
   DistributedOptions d;
   d.devices = cuda_devices(1);
@@ -361,8 +364,9 @@ TEST_CASE("NcclComm at world size 1 runs the demo pipeline on CUDA like the plai
     CountingComm comm(ctx.comm);
     RunHooks h;
     h.comm = &comm;
-    h.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
-    GenerateResult out = ranked.run(o, std::move(h));
+    TestHooks rank_taps;
+    rank_taps.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
+    GenerateResult out = ranked.run(o, std::move(h), std::move(rank_taps));
     all_to_alls = comm.all_to_alls;
     return out;
   });

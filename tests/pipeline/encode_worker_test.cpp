@@ -1,6 +1,6 @@
 // EncodeWorker: frames encoded in order on a background thread, errors surfacing on the caller's thread,
 // and nothing left on disk when it is destroyed unfinished.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <filesystem>
 #include <limits>
@@ -9,7 +9,7 @@
 #include "talkgen/error.hpp"
 #include "talkgen/media.hpp"
 #include "test_media.hpp"
-#include "error_capture.hpp"
+#include "support/error_capture.hpp"
 
 using namespace talkgen;
 using namespace talkgen::pipeline;

@@ -1,14 +1,14 @@
 // The schedule must equal the reference's float32 values bit for bit (expected values: the reference's
 // numpy linspace + timestep_transform + update formulas run with torch 1.13 on the CPU).
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <cstring>
 #include <vector>
 
-#include "pipeline/flow_schedule.hpp"
+#include "samplers/flow_schedule.hpp"
 #include "talkgen/error.hpp"
 
-using namespace talkgen::pipeline;
+using namespace talkgen::samplers;
 
 namespace {
 

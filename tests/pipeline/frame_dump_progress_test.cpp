@@ -1,7 +1,13 @@
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "model/io/tensor_source.hpp"
 #include "pipeline/frame_dump.hpp"
@@ -26,6 +32,31 @@ TEST_CASE("FrameDumpWriter streams a float32 safetensors file the checkpoint rea
   }
   const auto src = model::io::open_checkpoint(path);
   CHECK(at::equal(src->read("frames"), all));
+}
+
+TEST_CASE("FrameDumpWriter's header is JSON that keeps any metadata text (quotes and control characters too)") {
+  const std::string path = talkgen_test::scratch("dump_header.safetensors");
+  std::filesystem::remove(path);
+  const std::map<std::string, std::string> metadata{
+      {"model", "a \"quoted\" \\ name\nwith a tab\t, a \x01 and caf\xc3\xa9"}, {"seed", "7"}};
+  {
+    FrameDumpWriter w(path, "frames", {2, 3}, metadata);
+    w.append(at::zeros({2, 3}));
+    w.finish();
+  }
+  std::ifstream in(path, std::ios::binary);
+  unsigned char length_bytes[8];
+  in.read(reinterpret_cast<char*>(length_bytes), 8);
+  uint64_t length = 0;
+  for (int i = 7; i >= 0; --i) length = (length << 8) | length_bytes[i];
+  CHECK(length % 8 == 0);  // the data section stays 8-byte aligned
+  std::string header(length, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(length));
+  const nlohmann::json json = nlohmann::json::parse(header);
+  CHECK(json.at("frames").at("dtype") == "F32");
+  CHECK(json.at("frames").at("shape") == nlohmann::json::array({2, 3}));
+  CHECK(json.at("frames").at("data_offsets") == nlohmann::json::array({0, 24}));
+  CHECK(json.at("__metadata__").get<std::map<std::string, std::string>>() == metadata);
 }
 
 TEST_CASE("FrameDumpWriter leaves nothing behind when abandoned, and checks sizes") {

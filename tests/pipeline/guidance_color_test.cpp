@@ -1,14 +1,15 @@
 // Expected numbers: the reference's guidance formulas, adaptive_projected_guidance and
 // match_and_blend_colors (skimage 0.19) evaluated in Python on the same inputs.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <vector>
 
 #include "pipeline/color_match.hpp"
-#include "pipeline/guidance.hpp"
+#include "samplers/guidance.hpp"
 #include "talkgen/error.hpp"
 
 using namespace talkgen::pipeline;
+using namespace talkgen::samplers;
 
 namespace {
 

@@ -5,7 +5,7 @@
 // Tolerance: max |ours - reference| <= 1e-3 * max(1, max |reference|). Looser than one component's 1e-4
 // because five models run in a chain (umT5 -> DiT x steps x forwards -> VAE decode -> VAE encode of the
 // motion frames -> the next chunk) and the colour match converts through Lab in float32 (as skimage does).
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <algorithm>
 #include <cstdlib>
@@ -24,6 +24,7 @@
 
 using namespace talkgen;
 using namespace talkgen::pipeline;
+using namespace talkgen::samplers;
 namespace fs = std::filesystem;
 
 namespace {
@@ -110,11 +111,11 @@ void compare_run(Pipeline& pipeline, const fs::path& dir, const nlohmann::json& 
   o.encoder.preset = "ultrafast";
 
   std::vector<at::Tensor> chunks;
-  RunHooks hooks;
-  hooks.noise = make_replayed_noise(noise);
-  hooks.audio_embedding = embedding;
-  hooks.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
-  pipeline.run(o, std::move(hooks));
+  TestHooks taps;
+  taps.noise = make_replayed_noise(noise);
+  taps.audio_embedding = embedding;
+  taps.on_frames = [&](int, const at::Tensor& f) { chunks.push_back(f.clone()); };
+  pipeline.run(o, {}, std::move(taps));
   const at::Tensor got = at::cat(chunks, 1);
   REQUIRE(got.sizes() == want.sizes());
   const double err = (got - want).abs().max().item<double>();

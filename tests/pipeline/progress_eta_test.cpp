@@ -1,7 +1,7 @@
 // ProgressTracker's ETA on a fake clock: steps and chunk tails (decode + hand-off to the encoder) are timed
 // apart, so a long decode neither makes the ETA jump up at the encoding stage nor makes later steps look
 // slower; a tail under way counts down; the job's first step (warm-up) stops counting once others are timed.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <chrono>
 #include <vector>

@@ -4,7 +4,7 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
-#include "pipeline/guidance.hpp"
+#include "samplers/guidance.hpp"
 #include "talkgen/generate.hpp"
 
 using namespace talkgen;
@@ -15,18 +15,18 @@ TEST_CASE("QualitySettings::forwards_per_step agrees with the pipeline's guidanc
       QualitySettings s;
       s.text_guidance = text;
       s.audio_guidance = audio;
-      pipeline::GuidanceConfig g;
+      samplers::GuidanceConfig g;
       g.text_scale = text;
       g.audio_scale = audio;
       INFO("text " << text << ", audio " << audio);
-      CHECK(s.forwards_per_step() == static_cast<int>(pipeline::forwards_needed(g).size()));
+      CHECK(s.forwards_per_step() == static_cast<int>(samplers::forwards_needed(g).size()));
     }
   }
   for (Quality q : {Quality::draft, Quality::balanced, Quality::quality}) {
     const QualitySettings s = quality_settings(q, Resolution::p480);
-    pipeline::GuidanceConfig g;
+    samplers::GuidanceConfig g;
     g.text_scale = s.text_guidance;
     g.audio_scale = s.audio_guidance;
-    CHECK(s.forwards_per_step() == static_cast<int>(pipeline::forwards_needed(g).size()));
+    CHECK(s.forwards_per_step() == static_cast<int>(samplers::forwards_needed(g).size()));
   }
 }

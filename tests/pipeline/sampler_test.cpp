@@ -1,12 +1,12 @@
 // The chunk sampler with stand-in denoisers: draw order, motion frames held, guidance wiring.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <vector>
 
-#include "pipeline/chunk_sampler.hpp"
+#include "samplers/chunk_sampler.hpp"
 #include "talkgen/error.hpp"
 
-using namespace talkgen::pipeline;
+using namespace talkgen::samplers;
 
 namespace {
 

@@ -10,9 +10,10 @@
 
 #include <unistd.h>
 
+#include "support/scratch.hpp"
 namespace talkgen_test {
 
-inline std::string scratch(const std::string& name) { return std::string(TALKGEN_TEST_SCRATCH_DIR) + "/" + name; }
+inline std::string scratch(const std::string& name) { return talkgen_test::scratch_path(name); }
 
 /// 16-bit PCM mono WAV of `samples` in [-1, 1] at `path`.
 inline void write_wav_file(const std::string& path, const std::vector<float>& samples, int rate) {

@@ -1,11 +1,11 @@
 // Two speakers (GenerateOptions::audio2_*): the tracks laid out in time as the reference's
 // audio_prepare_multi, the speaker masks as its generate_infinitetalk builds ref_target_masks, the checks on
 // the inputs, and whole jobs on the demo model.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <filesystem>
 
-#include "error_capture.hpp"
+#include "support/error_capture.hpp"
 #include "pipeline/demo_model.hpp"
 #include "pipeline/job_inputs.hpp"
 #include "pipeline/pipeline.hpp"
@@ -138,9 +138,9 @@ TEST_CASE("a two-speaker job on the demo model: both tracks in the video, speake
   o.output_path = out;
   o.mode = GenerationMode::clip;
   at::Tensor frames;
-  RunHooks hooks;
-  hooks.on_frames = [&](int, const at::Tensor& f) { frames = f.clone(); };
-  const GenerateResult r = pipeline.run(o, std::move(hooks));
+  TestHooks taps;
+  taps.on_frames = [&](int, const at::Tensor& f) { frames = f.clone(); };
+  const GenerateResult r = pipeline.run(o, {}, std::move(taps));
   CHECK(r.frames == 50);  // 1.2 s + 0.8 s one after another
   REQUIRE(std::filesystem::exists(out));
   CHECK(decode_audio(out, 16000).duration_seconds() == Approx(2.0).margin(0.05));
@@ -151,10 +151,31 @@ TEST_CASE("a two-speaker job on the demo model: both tracks in the video, speake
   const std::vector<float> reversed(other.rbegin(), other.rend());
   changed.audio2_path = talkgen_test::write_wav("two_job_a2_reversed.wav", reversed, 16000);
   at::Tensor changed_frames;
-  RunHooks changed_hooks;
-  changed_hooks.on_frames = [&](int, const at::Tensor& f) { changed_frames = f.clone(); };
-  pipeline.run(changed, std::move(changed_hooks));
+  TestHooks changed_taps;
+  changed_taps.on_frames = [&](int, const at::Tensor& f) { changed_frames = f.clone(); };
+  pipeline.run(changed, {}, std::move(changed_taps));
   REQUIRE(frames.defined());
   REQUIRE(changed_frames.defined());
   CHECK_FALSE(at::equal(frames, changed_frames));
+}
+
+TEST_CASE("an injected audio embedding on a two-speaker job is refused before any output is opened") {
+  static Pipeline pipeline(make_demo_models());
+  const std::string a1 = talkgen_test::write_wav("two_inject_a1.wav", talkgen_test::speech_like(1.0), 16000);
+  const std::string a2 = talkgen_test::write_wav("two_inject_a2.wav", talkgen_test::speech_like(0.5), 16000);
+  const std::string out = scratch("two_inject.mp4");
+  std::filesystem::remove(out);
+  auto o = two_speaker_job(a1, a2);
+  o.output_path = out;
+  const auto& d = pipeline.models().dit->config();
+  TestHooks taps;
+  taps.audio_embedding = at::zeros({40, d.audio_blocks, d.audio_channels});
+  bool progressed = false;
+  RunHooks hooks;
+  hooks.progress = [&](const GenerateProgress&) { return progressed = true; };
+  CHECK(code_of([&] { pipeline.run(o, std::move(hooks), std::move(taps)); }) == ErrorCode::invalid_argument);
+  CHECK_FALSE(progressed);  // refused while checking the job: no stage was reported
+  CHECK_FALSE(std::filesystem::exists(out));
+  for (const auto& e : std::filesystem::directory_iterator(TALKGEN_TEST_SCRATCH_DIR))
+    CHECK(e.path().filename().string().find("two_inject.mp4") == std::string::npos);  // nor a temporary file
 }

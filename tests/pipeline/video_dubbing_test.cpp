@@ -1,6 +1,6 @@
 // Dubbing a video: which frame conditions each chunk (the pure rule and end to end on the demo model),
 // and bad videos refused before any model runs.
-#include "catch_torch.hpp"  // first: see there
+#include "support/catch_torch.hpp"  // first: see there
 
 #include <cstdlib>
 #include <fstream>
@@ -100,9 +100,9 @@ struct Run {
 
 Run run_job(const GenerateOptions& o) {
   Run r;
-  RunHooks hooks;
-  hooks.on_frames = [&](int chunk, const at::Tensor& frames) { r.chunks[chunk] = frames.clone(); };
-  r.result = demo_pipeline().run(o, std::move(hooks));
+  TestHooks taps;
+  taps.on_frames = [&](int chunk, const at::Tensor& frames) { r.chunks[chunk] = frames.clone(); };
+  r.result = demo_pipeline().run(o, {}, std::move(taps));
   return r;
 }
 

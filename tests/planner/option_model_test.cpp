@@ -1,6 +1,7 @@
 // Memory per GPU and time per option.
 #include <catch2/catch.hpp>
 
+#include "planner/memory_model.hpp"
 #include "planner/option_model.hpp"
 
 using namespace talkgen;
@@ -11,32 +12,34 @@ Workload balanced_20s(Resolution r = Resolution::p480) {
   return describe_workload(20.0, quality_settings(Quality::balanced, r), r);
 }
 Rates h100() { return make_rates(find_gpu_type("H100"), std::nullopt, "H100"); }
-constexpr double kGiB = 1024.0 * 1024 * 1024;
 }  // namespace
 
-TEST_CASE("memory on one GPU: weights, encoders, activations, runtime") {
+TEST_CASE("memory on one GPU: weights, encoders, the VAE decode phase, the CUDA context") {
   const auto w = balanced_20s();
   const auto r = h100();
   OptionShape one;
   const double with_t5 = memory_gib_per_gpu(w, r, one);
-  // 35.2 GiB DiT + 10.6 umT5 + ~1.8 CLIP/VAE/wav2vec2 + 4.0 activations (32760 x 128 KiB), +5%, +2.
-  CHECK(with_t5 == Approx((35.17 + 10.58 + 1.18 + 0.47 + 0.35 + 4.0) * 1.05 + 2).epsilon(0.02));
+  // Everything resident, peak in the VAE decode: 35.2 GiB DiT + 10.6 umT5 + 1.18 CLIP + 0.35 wav2vec2 + 0.47
+  // VAE + the untiled decode of 480x832 (399,360 px x 26.1 KB = 9.7 GiB) + the audio embedding, + 0.75 context.
+  CHECK(with_t5 == Approx(35.17 + 10.58 + 1.18 + 0.35 + 0.47 + 9.71 + 0.02 + 0.75).epsilon(0.01));
   OptionShape no_t5 = one;
-  no_t5.text_encoder_on_gpu = false;
-  CHECK(with_t5 - memory_gib_per_gpu(w, r, no_t5) == Approx(5.68e9 * 2 * 1.05 / kGiB).epsilon(0.001));
+  no_t5.mode.text_encoder_on_gpu = false;
+  CHECK(with_t5 - memory_gib_per_gpu(w, r, no_t5) == Approx(5.68e9 * 2 / kGiB).epsilon(0.001));
 }
 
 TEST_CASE("more GPUs shrink the activations, not the replicated weights") {
   const auto w = balanced_20s(Resolution::p720);
   const auto r = h100();
-  OptionShape one, eight;
-  eight.gpus = 8;
-  const double m1 = memory_gib_per_gpu(w, r, one), m8 = memory_gib_per_gpu(w, r, eight);
-  CHECK(m8 < m1);
-  CHECK(m8 > 35.17 + 10.58);  // every GPU keeps all 35 GiB of DiT weights; rank 0 the encoders too
-  OptionShape sharded = eight;
+  MemoryMode mode;
+  const auto m1 = estimate_memory(w, r, mode, 1), m8 = estimate_memory(w, r, mode, 8);
+  // 720p: 0.14 GiB + 75,600 tokens x 93 KiB of activations on one GPU, 1/8 of the tokens on each of 8.
+  CHECK(m1.phase_bytes("DiT sampling") - m8.phase_bytes("DiT sampling") ==
+        Approx((75600 - 9450) * 93.0 * 1024).epsilon(0.001));
+  CHECK(m8.phase_bytes("DiT sampling") > 35.17 * kGiB);  // every GPU keeps all 35 GiB of DiT weights
+  MemoryMode sharded = mode;
   sharded.weight_sharded = true;
-  CHECK(memory_gib_per_gpu(w, r, sharded) < m8 - 35.17 * 0.8);  // 1/8 of the weights + two blocks
+  OptionShape eight{8, mode}, eight_sharded{8, sharded};
+  CHECK(memory_gib_per_gpu(w, r, eight_sharded) < memory_gib_per_gpu(w, r, eight) - 35.17 * 0.8);  // 1/8 + 2 blocks
 }
 
 TEST_CASE("sampling time is forwards x FLOPs / rate on one GPU") {
@@ -90,6 +93,6 @@ TEST_CASE("a text encoder on the CPU is slower than on the GPU") {
   const auto w = balanced_20s();
   const auto r = h100();
   OptionShape cpu;
-  cpu.text_encoder_on_gpu = false;
+  cpu.mode.text_encoder_on_gpu = false;
   CHECK(option_times(w, r, cpu, false).encoders > 10 * option_times(w, r, OptionShape{}, false).encoders);
 }

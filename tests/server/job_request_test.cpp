@@ -42,7 +42,7 @@ TEST_CASE("a JSON job in the original system's shape is parsed with defaults", "
   CHECK(r.script_text.empty());
   CHECK(r.client_key.empty());
   CHECK(r.resolution == talkgen::Resolution::p480);
-  CHECK(r.quality == talkgen::Quality::balanced);
+  CHECK(r.quality == talkgen::default_quality);  // the library's one default
   CHECK(r.seed == 42);
   CHECK_FALSE(r.num_gpus.has_value());
   CHECK_FALSE(r.prompt.has_value());

@@ -121,7 +121,7 @@ std::string state_on_disk(const std::string& dir, const std::string& id) {
 }  // namespace
 
 TEST_CASE("issue 22: a job running at 3 unexpected stops of the server is failed, not run again", "[server][service]") {
-  const std::string dir = fresh_scratch_dir("service_crash_cap");
+  const std::string dir = server_scratch_dir("service_crash_cap");
   std::string id;
   {
     auto service = make_service(dir, 400);
@@ -153,7 +153,7 @@ TEST_CASE("issue 22: a job running at 3 unexpected stops of the server is failed
 }
 
 TEST_CASE("issue 22: leftovers of killed writes go at start, and every file is private", "[server][service]") {
-  const std::string dir = fresh_scratch_dir("service_private");
+  const std::string dir = server_scratch_dir("service_private");
   std::string id;
   {
     auto service = make_service(dir);
@@ -180,7 +180,7 @@ TEST_CASE("issue 22: leftovers of killed writes go at start, and every file is p
 }
 
 TEST_CASE("issue 22: disk full: refused at submit with 507, nothing left behind", "[server][service][disk]") {
-  const std::string dir = fresh_scratch_dir("service_disk_submit");
+  const std::string dir = server_scratch_dir("service_disk_submit");
   auto service = make_service(dir);
   const auto count_folders = [&] { return JobFiles(dir).ids().size(); };
   const auto expect_507 = [&](const std::string& key) {
@@ -235,7 +235,7 @@ TEST_CASE("issue 22: disk full: refused at submit with 507, nothing left behind"
 }
 
 TEST_CASE("issue 22: disk full: a final state the disk refuses is never shown as running", "[server][service][disk]") {
-  const std::string dir = fresh_scratch_dir("service_disk_final");
+  const std::string dir = server_scratch_dir("service_disk_final");
   auto service = make_service(dir, 400);
   const std::string id = service->submit(small_request()).job["id"].get<std::string>();
   REQUIRE(wait_for([&] { return state_on_disk(dir, id) == "running"; }));
@@ -255,7 +255,7 @@ TEST_CASE("issue 22: disk full: a final state the disk refuses is never shown as
 }
 
 TEST_CASE("issue 22: disk full at start: refused with io_error, starts once space is back", "[server][service][disk]") {
-  const std::string dir = fresh_scratch_dir("service_disk_start");
+  const std::string dir = server_scratch_dir("service_disk_start");
   std::string id;
   {
     auto service = make_service(dir);

@@ -28,7 +28,7 @@ JobRecord record(const std::string& id, const std::string& key, double created) 
 }  // namespace
 
 TEST_CASE("job records persist across reopening and client keys stay unique", "[server][store]") {
-  const std::string dir = fresh_scratch_dir("store");
+  const std::string dir = server_scratch_dir("store");
   const std::string db = dir + "/jobs.db";
   {
     JobStore store(db);
@@ -83,7 +83,7 @@ TEST_CASE("job records persist across reopening and client keys stay unique", "[
 }
 
 TEST_CASE("job files are written whole and removed with their folder", "[server][store]") {
-  const std::string dir = fresh_scratch_dir("files");
+  const std::string dir = server_scratch_dir("files");
   JobFiles files(dir);
   files.write_inputs("j1", {1, 2, 3}, {});
   CHECK(read_bytes(files.image_path("j1")) == std::vector<std::uint8_t>{1, 2, 3});
@@ -113,7 +113,7 @@ unsigned mode_of(const std::string& path) {
 }  // namespace
 
 TEST_CASE("issue 22: the database is private and counts interruptions", "[server][store]") {
-  const std::string dir = fresh_scratch_dir("store_private");
+  const std::string dir = server_scratch_dir("store_private");
   const std::string db = dir + "/jobs.db";
   JobStore store(db);
   CHECK(store.insert(record("b1", "", 100)));
@@ -136,7 +136,7 @@ TEST_CASE("issue 22: the database is private and counts interruptions", "[server
 }
 
 TEST_CASE("issue 22: a database of the first schema opens, upgraded and made private", "[server][store]") {
-  const std::string dir = fresh_scratch_dir("store_v0");
+  const std::string dir = server_scratch_dir("store_v0");
   const std::string db = dir + "/jobs.db";
   {
     // What a server before the interruption count wrote (user_version 0), readable by others.
@@ -175,7 +175,7 @@ TEST_CASE("issue 22: a database of the first schema opens, upgraded and made pri
 }
 
 TEST_CASE("issue 22: job folders are private and leftovers of killed writes are removed", "[server][store]") {
-  const std::string dir = fresh_scratch_dir("files_tmp");
+  const std::string dir = server_scratch_dir("files_tmp");
   JobFiles files(dir);
   CHECK(mode_of(dir + "/jobs") == 0700);
   files.write_inputs("j1", {1, 2, 3}, {4});

@@ -28,7 +28,7 @@ void check_error(const RawResponse& r, int status, const std::string& code) {
 }  // namespace
 
 TEST_CASE("serve: attack regressions: Host, framing, trailers, non-UTF-8 ids", "[server][http][limits]") {
-  RunningServer s(tiny_server_options(fresh_scratch_dir("http_attacks")));
+  RunningServer s(tiny_server_options(server_scratch_dir("http_attacks")));
   const int port = s.port();
 
   SECTION("two Host fields are a 400, whichever comes first") {

@@ -99,7 +99,7 @@ TEST_CASE("body budget: reservations grow, fail without taking anything and are 
 
 TEST_CASE("serve: bodies being read share --max-body-memory-mb, beyond it a 503 with Retry-After",
           "[server][limits][http]") {
-  auto options = tiny_server_options(fresh_scratch_dir("http_body_budget"));
+  auto options = tiny_server_options(server_scratch_dir("http_body_budget"));
   options.token = kToken;
   options.limits.max_body_bytes = 1 << 20;
   // 2.5 MiB: two largest bodies and a half. (A chunked body's string may hold up to twice what it has read
@@ -161,7 +161,7 @@ TEST_CASE("serve: bodies being read share --max-body-memory-mb, beyond it a 503 
 }
 
 TEST_CASE("serve: --max-body-memory-mb below --max-body-mb is refused at start", "[server][limits]") {
-  auto options = tiny_server_options(fresh_scratch_dir("http_body_budget_small"));
+  auto options = tiny_server_options(server_scratch_dir("http_body_budget_small"));
   options.limits.max_body_bytes = 4 << 20;
   options.limits.max_body_memory_bytes = 1 << 20;
   CHECK_THROWS_WITH(talkgen::server::Server(options), Catch::Contains("--max-body-memory-mb"));

@@ -43,7 +43,7 @@ std::string small_job_json() {
 
 TEST_CASE("serve: bodies are bounded from the header, before they are read, with or without a token",
           "[server][limits][http]") {
-  auto options = tiny_server_options(fresh_scratch_dir("http_bodies"));
+  auto options = tiny_server_options(server_scratch_dir("http_bodies"));
   options.token = kToken;
   options.limits.max_body_bytes = 1 << 20;
   RunningServer s(options);
@@ -147,7 +147,7 @@ TEST_CASE("serve: bodies are bounded from the header, before they are read, with
 }
 
 TEST_CASE("serve: without a token, only this server's names and its own page may write", "[server][csrf][http]") {
-  RunningServer s(tiny_server_options(fresh_scratch_dir("http_csrf")));
+  RunningServer s(tiny_server_options(server_scratch_dir("http_csrf")));
   const int port = s.port();
   const std::string job = small_job_json();
   const auto length = [](const std::string& body) { return "Content-Length: " + std::to_string(body.size()) + "\r\n"; };
@@ -217,7 +217,7 @@ TEST_CASE("serve: without a token, only this server's names and its own page may
 
 TEST_CASE("serve: a non-loopback address needs a token or --insecure-no-token, and --public-host adds names",
           "[server][csrf][http]") {
-  auto open = tiny_server_options(fresh_scratch_dir("http_open"));
+  auto open = tiny_server_options(server_scratch_dir("http_open"));
   open.host = "0.0.0.0";
   CHECK_THROWS_WITH(talkgen::server::Server(open), Catch::Contains("--token-file") && Catch::Contains("--insecure-no-token"));
   open.insecure_no_token = true;
@@ -232,7 +232,7 @@ TEST_CASE("serve: a non-loopback address needs a token or --insecure-no-token, a
   CHECK(other.request("GET /v1/jobs HTTP/1.1\r\nHost: other.lan:" + std::to_string(port) + "\r\n\r\n").status == 403);
 
   // With a token the token is what counts: any Host (a reverse proxy's name) and Origin get through.
-  auto with_token = tiny_server_options(fresh_scratch_dir("http_open_token"));
+  auto with_token = tiny_server_options(server_scratch_dir("http_open_token"));
   with_token.token = kToken;
   RunningServer t(with_token);
   RawConnection proxied(t.port());
@@ -240,7 +240,7 @@ TEST_CASE("serve: a non-loopback address needs a token or --insecure-no-token, a
 }
 
 TEST_CASE("serve: idle, slow and streaming clients do not starve the server", "[server][connections][http]") {
-  auto options = tiny_server_options(fresh_scratch_dir("http_starve"));
+  auto options = tiny_server_options(server_scratch_dir("http_starve"));
   options.http_threads = 2;  // fewer workers than streams: a stream must not hold one
   options.max_connections = 400;
   options.max_connections_per_client = 400;
@@ -310,7 +310,7 @@ TEST_CASE("serve: idle, slow and streaming clients do not starve the server", "[
 }
 
 TEST_CASE("serve: connections over the per-client or total cap get a 503 and nothing else", "[server][connections][http]") {
-  auto options = tiny_server_options(fresh_scratch_dir("http_caps"));
+  auto options = tiny_server_options(server_scratch_dir("http_caps"));
   options.max_connections_per_client = 4;
   RunningServer s(options);
   const int port = s.port();
@@ -338,7 +338,7 @@ TEST_CASE("serve: connections over the per-client or total cap get a 503 and not
   CHECK(status == 200);
   held.clear();
 
-  auto total_options = tiny_server_options(fresh_scratch_dir("http_caps_total"));
+  auto total_options = tiny_server_options(server_scratch_dir("http_caps_total"));
   total_options.max_connections = 3;
   RunningServer t(total_options);
   std::vector<std::unique_ptr<RawConnection>> all;
@@ -368,7 +368,7 @@ TEST_CASE("serve: connections over the per-client or total cap get a 503 and not
 }
 
 TEST_CASE("serve: /metrics is bounded: made-up methods and paths add no label rows", "[server][metrics][http]") {
-  RunningServer s(tiny_server_options(fresh_scratch_dir("http_metrics")));
+  RunningServer s(tiny_server_options(server_scratch_dir("http_metrics")));
   const int port = s.port();
   RawConnection c(port);  // one kept-alive connection for all of it
   const auto made_up = [&](int from, int to) {
@@ -396,7 +396,7 @@ TEST_CASE("serve: /metrics is bounded: made-up methods and paths add no label ro
 }
 
 TEST_CASE("serve: a JSON body nested 100,000 deep is a 400 and the server stays up", "[server][limits][http]") {
-  RunningServer s(tiny_server_options(fresh_scratch_dir("http_deep_json")));
+  RunningServer s(tiny_server_options(server_scratch_dir("http_deep_json")));
   const int port = s.port();
   const std::string arrays = std::string(100000, '[') + std::string(100000, ']');
   std::string objects;
@@ -418,7 +418,7 @@ TEST_CASE("serve: a JSON body nested 100,000 deep is a 400 and the server stays 
 }
 
 TEST_CASE("serve: protocol edges: header size, methods, HEAD, keep-alive, pipelining", "[server][http]") {
-  RunningServer s(tiny_server_options(fresh_scratch_dir("http_edges")));
+  RunningServer s(tiny_server_options(server_scratch_dir("http_edges")));
   const int port = s.port();
 
   RawConnection big(port);

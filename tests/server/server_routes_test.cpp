@@ -63,7 +63,7 @@ void require_json_error(const httplib::Result& r, int status, const std::string&
 }  // namespace
 
 TEST_CASE("serve: a job through every route", "[server][routes]") {
-  RunningServer s(tiny_server_options(fresh_scratch_dir("routes")));
+  RunningServer s(tiny_server_options(server_scratch_dir("routes")));
   httplib::Client http("127.0.0.1", s.port());
   http.set_read_timeout(60, 0);
 
@@ -252,7 +252,7 @@ TEST_CASE("serve: a job through every route", "[server][routes]") {
 
 TEST_CASE("serve: bearer token on every route but /healthz, nothing leaked", "[server][auth]") {
   const std::string token = "test-token-0123456789abcdef";
-  auto options = tiny_server_options(fresh_scratch_dir("auth"));
+  auto options = tiny_server_options(server_scratch_dir("auth"));
   options.token = token;
   RunningServer s(options);
   httplib::Client http("127.0.0.1", s.port());
@@ -279,7 +279,7 @@ TEST_CASE("serve: bearer token on every route but /healthz, nothing leaked", "[s
   CHECK(http.Get(("/v1/stats?access_token=" + token).c_str())->status == 200);  // EventSource / <video>
 
   // Without a token the server will not listen beyond loopback.
-  auto open = tiny_server_options(fresh_scratch_dir("auth_open"));
+  auto open = tiny_server_options(server_scratch_dir("auth_open"));
   open.host = "0.0.0.0";
   CHECK_THROWS_WITH(talkgen::server::Server(open), Catch::Contains("--token-file"));
 
@@ -289,7 +289,7 @@ TEST_CASE("serve: bearer token on every route but /healthz, nothing leaked", "[s
 }
 
 TEST_CASE("serve: limits and corrupt media are refused before queueing", "[server][limits]") {
-  auto options = tiny_server_options(fresh_scratch_dir("limits"));
+  auto options = tiny_server_options(server_scratch_dir("limits"));
   options.limits.max_body_bytes = 2 << 20;
   options.limits.max_audio_seconds = 300;
   RunningServer s(options);
@@ -306,7 +306,7 @@ TEST_CASE("serve: limits and corrupt media are refused before queueing", "[serve
   // lets it through, so the audio limit is what answers.
   json long_audio = job_body();
   long_audio["audio_b64"] = b64(wav_bytes(600.0, 8000));
-  auto options2 = tiny_server_options(fresh_scratch_dir("limits_audio"));
+  auto options2 = tiny_server_options(server_scratch_dir("limits_audio"));
   options2.limits.max_body_bytes = 32 << 20;
   RunningServer s2(options2);
   httplib::Client http2("127.0.0.1", s2.port());
@@ -334,7 +334,7 @@ TEST_CASE("serve: limits and corrupt media are refused before queueing", "[serve
 }
 
 TEST_CASE("serve: the same job_id twice makes one job", "[server][idempotency]") {
-  RunningServer s(tiny_server_options(fresh_scratch_dir("idempotent")));
+  RunningServer s(tiny_server_options(server_scratch_dir("idempotent")));
   httplib::Client http("127.0.0.1", s.port());
   http.set_read_timeout(60, 0);
 
@@ -377,7 +377,7 @@ TEST_CASE("serve: the same job_id twice makes one job", "[server][idempotency]")
 }
 
 TEST_CASE("serve: cancel a running job, delete it afterwards", "[server][cancel]") {
-  auto options = tiny_server_options(fresh_scratch_dir("cancel"));
+  auto options = tiny_server_options(server_scratch_dir("cancel"));
   const auto tiny = options.customize_job;
   options.customize_job = [tiny](talkgen::Job& job) {
     tiny(job);
@@ -409,7 +409,7 @@ TEST_CASE("serve: cancel a running job, delete it afterwards", "[server][cancel]
 }
 
 TEST_CASE("serve: drain finishes running jobs, keeps queued ones for the next start", "[server][drain]") {
-  const std::string dir = fresh_scratch_dir("drain");
+  const std::string dir = server_scratch_dir("drain");
   auto options = tiny_server_options(dir);
   const auto tiny = options.customize_job;
   options.customize_job = [tiny](talkgen::Job& job) {
@@ -449,7 +449,7 @@ TEST_CASE("serve: drain finishes running jobs, keeps queued ones for the next st
 }
 
 TEST_CASE("serve: multipart form uploads", "[server][routes]") {
-  RunningServer s(tiny_server_options(fresh_scratch_dir("multipart")));
+  RunningServer s(tiny_server_options(server_scratch_dir("multipart")));
   httplib::Client http("127.0.0.1", s.port());
   http.set_read_timeout(60, 0);
   const auto image = portrait_bytes();
@@ -476,7 +476,7 @@ TEST_CASE("serve: multipart form uploads", "[server][routes]") {
 }
 
 TEST_CASE("serve: two speakers, stored with the job and run by the library", "[server][routes]") {
-  const std::string dir = fresh_scratch_dir("two_speakers");
+  const std::string dir = server_scratch_dir("two_speakers");
   auto options = tiny_server_options(dir);
   std::mutex seen_mutex;
   talkgen::GenerateOptions seen;  // what the library was asked for

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/scratch.hpp"
 #include "pipeline/test_media.hpp"  // write_wav, speech_like, portrait_path, scratch
 #include "server/base64.hpp"
 #include "server/server.hpp"
@@ -40,11 +41,9 @@ inline std::string b64(const std::vector<std::uint8_t>& bytes) {
   return talkgen::server::encode_base64(bytes.data(), bytes.size());
 }
 
-inline std::string fresh_scratch_dir(const std::string& name) {
-  const std::string dir = scratch("server_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
+/// A fresh scratch folder for one server test (under "server_", apart from the other suites' folders).
+inline std::string server_scratch_dir(const std::string& name) {
+  return talkgen_test::fresh_scratch_dir("server_" + name);
 }
 
 /// The demo model on the CPU; every job made tiny.

@@ -5,8 +5,11 @@
 #include <optional>
 #include <string>
 
+#include "addon_data.hpp"
 #include "client_wrap.hpp"
+#include "job_wrap.hpp"
 #include "js_values.hpp"
+#include "log_sink.hpp"
 #include "talkgen.h"
 
 namespace {
@@ -24,7 +27,7 @@ class EncodeWorker : public Napi::AsyncWorker {
     voice_ = optional_string(options, "voice");
     output_ = optional_string(options, "output");
     preset_ = optional_string(options, "preset");
-    params_ = talkgen_encode_params_default();
+    talkgen_encode_params_init_sized(&params_, sizeof(params_));
     if (options.Has("fps")) params_.fps = options.Get("fps").ToNumber().DoubleValue();
     if (options.Has("crf")) params_.crf = options.Get("crf").ToNumber().Int32Value();
     if (options.Has("nvenc")) params_.use_nvenc = options.Get("nvenc").ToBoolean();
@@ -81,6 +84,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildFeatures", Napi::String::New(env, talkgen_build_features()));
   exports.Set("encodeStill", Napi::Function::New(env, EncodeStill));
   exports.Set("NativeClient", talkgen_node::ClientWrap::define(env));
+  exports.Set("abiVersion", Napi::Number::New(env, talkgen_abi_version()));
+  exports.Set("setLogHandler", Napi::Function::New(env, talkgen_node::set_log_handler));
+  exports.Set("setLogLevel", Napi::Function::New(env, talkgen_node::set_log_level));
+  talkgen_node::add_log_cleanup_hook(env);
+  auto* data = new talkgen_node::AddonData;
+  data->job_class = Napi::Persistent(talkgen_node::JobWrap::define(env));
+  env.SetInstanceData(data);  // deleted with the environment
   return exports;
 }
 

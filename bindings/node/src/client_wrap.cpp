@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "job_spec.hpp"
+#include "job_wrap.hpp"
 #include "js_values.hpp"
+#include "plan.hpp"
 
 namespace talkgen_node {
 namespace {
@@ -12,7 +14,8 @@ namespace {
 talkgen_client_options client_options(const Napi::Object& o, std::vector<int>& gpus,
                                       std::vector<std::string>& price_types, std::vector<talkgen_price>& prices,
                                       std::vector<std::string>& strings) {
-  talkgen_client_options c = talkgen_client_options_default();
+  talkgen_client_options c{};
+  talkgen_client_options_init_sized(&c, sizeof(c));  // this addon's struct size: the library fills what it knows
   strings.reserve(4);  // c_str() pointers below must not move
   auto keep = [&](const char* key) -> const char* {
     auto s = optional_string(o, key);
@@ -230,6 +233,7 @@ Napi::Function ClientWrap::define(Napi::Env env) {
   return DefineClass(env, "NativeClient",
                      {InstanceMethod<&ClientWrap::generate>("generate"),
                       InstanceMethod<&ClientWrap::generate_batch>("generateBatch"),
+                      InstanceMethod<&ClientWrap::submit>("submit"), InstanceMethod<&ClientWrap::plan>("plan"),
                       InstanceMethod<&ClientWrap::cancel>("cancel"), InstanceMethod<&ClientWrap::stats>("stats"),
                       InstanceMethod<&ClientWrap::reset_stats>("resetStats"),
                       InstanceMethod<&ClientWrap::devices>("devices"),
@@ -248,7 +252,11 @@ ClientWrap::ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Client
 }
 
 ClientWrap::~ClientWrap() {
-  // Garbage-collected: no worker holds it (they keep a reference), so nothing is running on it.
+  // Garbage-collected (no worker or job object holds it: they keep a reference), or the environment is ending.
+  for (JobWrap* job : jobs_) {
+    job->detach();
+    job->forget_owner();
+  }
   talkgen_client_free(client_);
 }
 
@@ -281,6 +289,7 @@ void ClientWrap::worker_finished(Napi::Env env) {
 }
 
 void ClientWrap::release(Napi::Env env) {
+  for (JobWrap* job : jobs_) job->detach();  // handles go before the client
   talkgen_client_free(client_);
   client_ = nullptr;
   for (auto& waiter : close_waiters_) waiter.Resolve(env.Undefined());
@@ -299,6 +308,16 @@ Napi::Value ClientWrap::start(const Napi::CallbackInfo& info, bool batch) {
 }
 
 Napi::Value ClientWrap::generate(const Napi::CallbackInfo& info) { return start(info, false); }
+
+Napi::Value ClientWrap::submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  talkgen_client* client = handle(env);
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "submit(job): job must be an object");
+  JobSpec spec = JobSpec::from_js(info[0].As<Napi::Object>());
+  return JobWrap::submit(env, this, client, std::move(spec), info.Length() > 1 ? info[1] : env.Undefined());
+}
+
+Napi::Value ClientWrap::plan(const Napi::CallbackInfo& info) { return plan_job(info, handle(info.Env())); }
 Napi::Value ClientWrap::generate_batch(const Napi::CallbackInfo& info) { return start(info, true); }
 
 Napi::Value ClientWrap::cancel(const Napi::CallbackInfo& info) {
@@ -386,6 +405,7 @@ Napi::Value ClientWrap::close(const Napi::CallbackInfo& info) {
     flag->store(true);
     talkgen_client_cancel(client_, id.c_str());  // not_found: not submitted yet; its flag stops it
   }
+  for (JobWrap* job : jobs_) job->cancel_job();
   if (workers_ == 0) release(env);
   return promise;
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@
 #include "talkgen.h"
 
 namespace talkgen_node {
+
+class JobWrap;
 
 /// Cancel requests by job id.
 using JobFlags = std::map<std::string, std::shared_ptr<std::atomic<bool>>>;
@@ -33,11 +36,16 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   void end_job(const std::string& job_id);
   void worker_started() { ++workers_; }
   void worker_finished(Napi::Env env);
+  /// Submitted jobs whose objects are alive: close() cancels them, and their handles are freed before the client.
+  void add_job(JobWrap* job) { jobs_.insert(job); }
+  void remove_job(JobWrap* job) { jobs_.erase(job); }
 
  private:
   Napi::Value start(const Napi::CallbackInfo& info, bool batch);
   Napi::Value generate(const Napi::CallbackInfo& info);
   Napi::Value generate_batch(const Napi::CallbackInfo& info);
+  Napi::Value submit(const Napi::CallbackInfo& info);
+  Napi::Value plan(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
   Napi::Value reset_stats(const Napi::CallbackInfo& info);
@@ -48,7 +56,8 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
 
   talkgen_client* client_ = nullptr;
   bool closed_ = false;
-  int workers_ = 0;  // generate / batch / preload workers holding client_
+  int workers_ = 0;  // generate / batch / preload / wait workers holding client_
+  std::set<JobWrap*> jobs_;
   // Cancel requests by job id, from generate() until the job's promise settles (a job not yet submitted
   // to the library is cancelled through its progress callback).
   JobFlags in_flight_;

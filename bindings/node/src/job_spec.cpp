@@ -67,7 +67,8 @@ JobSpec JobSpec::from_js(const Napi::Object& o) {
 }
 
 talkgen_job_params JobSpec::params() const {
-  talkgen_job_params p = talkgen_job_params_default();
+  talkgen_job_params p{};
+  talkgen_job_params_init_sized(&p, sizeof(p));  // this addon's struct size: the library fills what it knows
   p.image_path = c_str(image.path);
   p.image_data = image.bytes.empty() ? nullptr : image.bytes.data();
   p.image_size = image.bytes.size();

@@ -5,9 +5,10 @@ const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const talkgen = require('..');
+const pkg = require('./support/package');
 
-const portrait = path.join(__dirname, '..', '..', '..', 'examples', 'portrait.png');
+const talkgen = pkg.talkgen();
+const portrait = path.join(pkg.root, 'examples', 'portrait.png');
 
 // A 16-bit mono 16 kHz WAV of a 220 Hz tone.
 function toneWav(seconds = 1, rate = 16000) {

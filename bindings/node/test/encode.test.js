@@ -4,12 +4,16 @@ const assert = require('node:assert');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const talkgen = require('..');
+const pkg = require('./support/package');
 
-const portrait = path.join(__dirname, '..', '..', '..', 'examples', 'portrait.png');
+const talkgen = pkg.talkgen();
+const portrait = path.join(pkg.root, 'examples', 'portrait.png');
 
-test('version is semver', () => {
+test("the package's version is the library's, and the library's ABI is the one it was built against", () => {
   assert.match(talkgen.version, /^\d+\.\d+\.\d+$/);
+  assert.strictEqual(talkgen.version, require(path.join(pkg.dir, 'package.json')).version);
+  const [major, minor, patch] = talkgen.version.split('.').map(Number);
+  assert.strictEqual(talkgen.abiVersion, (major << 16) | (minor << 8) | patch);
 });
 
 test('encodeStill resolves to MP4 bytes without blocking the event loop', async () => {

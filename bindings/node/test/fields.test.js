@@ -5,14 +5,15 @@ const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('fs');
 const path = require('path');
-const fields = require('../fields');
+const pkg = require('./support/package');
 
-const root = path.join(__dirname, '..', '..', '..');
+const fields = pkg.fields();
+const root = pkg.root;
 const portrait = path.join(root, 'examples', 'portrait.png');
 
-/** The keys of `interface name { ... }` in a .d.ts file. */
+/** The keys of `interface name { ... }` in a .d.ts file of the installed package. */
 function declaredKeys(file, name) {
-  const source = fs.readFileSync(path.join(__dirname, '..', file), 'utf8');
+  const source = fs.readFileSync(path.join(pkg.dir, file), 'utf8');
   const body = source.match(new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`))[1];
   return new Set([...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]));
 }
@@ -34,6 +35,8 @@ test('the accepted sets are the declared and documented ones', () => {
   assert.deepStrictEqual(sorted(fields.RUN_OPTIONS), declared('index.d.ts', 'RunOptions'));
   assert.deepStrictEqual(sorted(fields.CLIENT_OPTIONS), declared('index.d.ts', 'ClientOptions'));
   assert.deepStrictEqual(sorted(fields.ENCODE_STILL), declared('index.d.ts', 'EncodeStillOptions'));
+  assert.deepStrictEqual(sorted(fields.PLAN_OPTIONS), declared('index.d.ts', 'PlanOptions'));
+  assert.deepStrictEqual(sorted(fields.WAIT_OPTIONS), declared('index.d.ts', 'WaitOptions'));
   assert.deepStrictEqual(sorted(fields.REMOTE_CLIENT_OPTIONS), declared('remote.d.ts', 'RemoteClientOptions'));
   assert.deepStrictEqual(sorted(fields.REMOTE_GENERATE_OPTIONS), declared('remote.d.ts', 'GenerateOptions'));
   assert.deepStrictEqual(sorted(fields.REMOTE_PLAN_OPTIONS), declared('remote.d.ts', 'PlanOptions'));
@@ -47,7 +50,7 @@ test('the accepted sets are the declared and documented ones', () => {
 });
 
 test('the local Client refuses unknown fields before any work', async (t) => {
-  const talkgen = require('..');
+  const talkgen = pkg.talkgen();
   const typo = (name, accepted) => (e) => e instanceof TypeError && e.code === 'invalid_argument' && e.field === name &&
     e.message.includes(`'${name}'`) && e.message.includes(accepted);
   assert.throws(() => new talkgen.Client({ model: 'demo', device: 'cpu', maxAtempts: 1 }),
@@ -62,6 +65,8 @@ test('the local Client refuses unknown fields before any work', async (t) => {
   await assert.rejects(client.generate({ ...tiny, onProgres: () => {} }), typo('onProgres', 'onProgress'));
   await assert.rejects(client.generateBatch([tiny, { ...tiny, sed: 1 }]), typo('sed', 'seed'));
   await assert.rejects(client.generateBatch([tiny], { signl: null }), typo('signl', 'signal'));
+  assert.throws(() => client.submit({ ...tiny, sed: 1 }), typo('sed', 'seed'));
+  assert.throws(() => client.plan(20, { deadlineSeconds: 60 }), typo('deadlineSeconds', 'deadlineSec'));
   for (const name of fields.VOICE_PROMPT) {
     await assert.rejects(client.generate({ ...tiny, [name]: 'me.wav' }),
       (e) => e.code === 'unsupported' && e.status === 3 && e.message.includes(name) &&

@@ -1,80 +1,16 @@
 'use strict';
-// RemoteClient against a real `talkgen serve --model demo --port 0` started here (needs the talkgen binary:
-// TALKGEN_CLI, else next to the addon's build folder, else build/talkgen).
+// RemoteClient against a real `talkgen serve --model demo --port 0` started here (support/server.js).
 const test = require('node:test');
 const assert = require('node:assert');
-const { spawn } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
-const readline = require('readline');
-const { RemoteClient, RemoteError } = require('../remote');
+const pkg = require('./support/package');
+const { speechWav, startServer } = require('./support/server');
 
-const root = path.join(__dirname, '..', '..', '..');
-const portrait = fs.readFileSync(path.join(root, 'examples', 'portrait.png'));
-
-function talkgenBinary() {
-  const candidates = [];
-  if (process.env.TALKGEN_CLI) candidates.push(process.env.TALKGEN_CLI);
-  if (process.env.TALKGEN_NODE_ADDON) candidates.push(path.resolve(path.dirname(process.env.TALKGEN_NODE_ADDON), '..', '..', 'talkgen'));
-  candidates.push(path.join(root, 'build', 'talkgen'));
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) throw new Error(`no talkgen binary (tried ${candidates.join(', ')}): build talkgen_cli or set TALKGEN_CLI`);
-  return found;
-}
-
-/** A 16 kHz mono WAV of `seconds` of a voiced-like tone. */
-function speechWav(seconds) {
-  const rate = 16000, n = Math.round(seconds * rate);
-  const data = Buffer.alloc(44 + n * 2);
-  data.write('RIFF', 0); data.writeUInt32LE(36 + n * 2, 4); data.write('WAVE', 8);
-  data.write('fmt ', 12); data.writeUInt32LE(16, 16); data.writeUInt16LE(1, 20); data.writeUInt16LE(1, 22);
-  data.writeUInt32LE(rate, 24); data.writeUInt32LE(rate * 2, 28); data.writeUInt16LE(2, 32); data.writeUInt16LE(16, 34);
-  data.write('data', 36); data.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) {
-    const t = i / rate;
-    const x = (0.5 + 0.5 * Math.sin(2 * Math.PI * 4 * t)) * (Math.sin(2 * Math.PI * 140 * t) + Math.sin(2 * Math.PI * 280 * t) / 2);
-    data.writeInt16LE(Math.round(8000 * x), 44 + i * 2);
-  }
-  return data;
-}
-
-async function startServer({ token } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'talkgen-node-remote-'));
-  const args = ['serve', '--model', 'demo', '--host', '127.0.0.1', '--port', '0', '--data-dir', path.join(dir, 'data')];
-  if (token) {
-    fs.writeFileSync(path.join(dir, 'token'), token + '\n', { mode: 0o600 });
-    args.push('--token-file', path.join(dir, 'token'));
-  }
-  const log = fs.openSync(path.join(dir, 'server.log'), 'w');
-  const child = spawn(talkgenBinary(), args, { stdio: ['ignore', 'pipe', log] });
-  const lines = readline.createInterface({ input: child.stdout });
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('talkgen serve did not report listening within 120 s: ' +
-      fs.readFileSync(path.join(dir, 'server.log'), 'utf8'))), 120000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`talkgen serve exited with ${code}: ` +
-      fs.readFileSync(path.join(dir, 'server.log'), 'utf8'))); });
-    lines.once('line', (line) => { clearTimeout(timer); resolve(JSON.parse(line).url); });
-  });
-  child.removeAllListeners('exit');
-  lines.on('line', () => {});  // keep draining stdout
-  return {
-    url,
-    logs: () => fs.readFileSync(path.join(dir, 'server.log'), 'utf8'),
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60000);
-        await exited;
-        clearTimeout(timer);
-      }
-      fs.closeSync(log);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const { RemoteClient, RemoteError } = pkg.remote();
+const portrait = fs.readFileSync(path.join(pkg.root, 'examples', 'portrait.png'));
 
 /** fetch that records every call and lets a test answer some of them itself. */
 function recordingFetch(intercept) {
@@ -121,7 +57,7 @@ test('RemoteClient against talkgen serve --model demo', async (t) => {
     assert.strictEqual(f.calls.length, 1);
   });
 
-  await t.test('resetStats, generate (bytes and progress), getStats', async () => {
+  await t.test('resetStats, generate (bytes and progress), stats', async () => {
     const reset = await client.resetStats();
     assert.strictEqual(reset.jobs, 0);
     const progress = [];
@@ -139,7 +75,7 @@ test('RemoteClient against talkgen serve --model demo', async (t) => {
     const fractions = progress.map((j) => j.progress);
     assert.deepStrictEqual(fractions, [...fractions].sort((a, b) => a - b), 'progress never goes back');
     assert.strictEqual(progress[progress.length - 1].state, 'succeeded');
-    const stats = await client.getStats();
+    const stats = await client.stats();
     assert.strictEqual(stats.jobs, 1);
     assert.strictEqual(stats.succeeded, 1);
   });
@@ -189,7 +125,7 @@ test('RemoteClient against talkgen serve --model demo', async (t) => {
     let refused = 0;
     const f = recordingFetch(async (call) => (call.path === '/v1/stats' && refused++ < 2
       ? new Response(JSON.stringify({ code: 'too_many_jobs', message: 'busy' }), { status: 429 }) : null));
-    const stats = await new RemoteClient(server.url, Object.assign({ fetch: f }, fast)).getStats();
+    const stats = await new RemoteClient(server.url, Object.assign({ fetch: f }, fast)).stats();
     assert.ok(stats.jobs >= 1);
     assert.strictEqual(f.calls.length, 3);
   });
@@ -215,7 +151,12 @@ test('RemoteClient against talkgen serve --model demo', async (t) => {
   });
 
   await t.test('AbortSignal stops waiting and cancels the job on the server', async () => {
-    const blocker = client.generate({ image: portrait, audio: speechWav(3.0), quality: 'draft' }, { download: false });
+    // The victim must find the server busy (state queued): it is submitted once the blocker runs.
+    let running;
+    const started = new Promise((resolve) => { running = resolve; });
+    const blocker = client.generate({ image: portrait, audio: speechWav(3.0), quality: 'draft' },
+      { download: false, onProgress: (job) => { if (job.state === 'running') running(); } });
+    await started;
     const abort = new AbortController();
     let victim;
     const run = client.generate({ image: portrait, text: 'Never.', quality: 'draft' }, {
@@ -241,8 +182,8 @@ test('RemoteClient against talkgen serve --model demo', async (t) => {
 test('connection errors are retried, then reported', async () => {
   const port = await freePort();
   const f = recordingFetch();
-  const c = new RemoteClient(`http://127.0.0.1:${port}`, Object.assign({ fetch: f, maxAttempts: 3 }, fast));
-  await assert.rejects(c.getStats(), (e) => e.code === 'connection_error' && /gave up after 3 attempts/.test(e.message));
+  const c = new RemoteClient(`http://127.0.0.1:${port}`, Object.assign({ fetch: f, maxRetries: 2 }, fast));
+  await assert.rejects(c.stats(), (e) => e.code === 'connection_error' && /gave up after 3 attempts/.test(e.message));
   assert.strictEqual(f.calls.length, 3);
 });
 
@@ -250,10 +191,10 @@ test('a server with a token: 401 without it (not retried), works with it', async
   const server = await startServer({ token: 'node-test-token-0123456789' });
   t.after(() => server.stop());
   const f = recordingFetch();
-  await assert.rejects(new RemoteClient(server.url, Object.assign({ fetch: f }, fast)).getStats(),
+  await assert.rejects(new RemoteClient(server.url, Object.assign({ fetch: f }, fast)).stats(),
     (e) => e.code === 'unauthorized' && e.status === 401);
   assert.strictEqual(f.calls.length, 1);
-  const stats = await new RemoteClient(server.url, Object.assign({ token: 'node-test-token-0123456789' }, fast)).getStats();
+  const stats = await new RemoteClient(server.url, Object.assign({ token: 'node-test-token-0123456789' }, fast)).stats();
   assert.strictEqual(stats.jobs, 0);
 });
 
@@ -265,4 +206,32 @@ test('bad arguments are TypeErrors before any request', async () => {
   await assert.rejects(c.generate({ image: portrait, text: 'a', audio: Buffer.from('b') }), TypeError);
   await assert.rejects(c.estimateTime(20, 0), TypeError);
   assert.strictEqual(f.calls.length, 0);
+});
+
+test('maxRetries (default 3) counts retries after the first try; maxAttempts is its older form', async () => {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  assert.strictEqual(new RemoteClient(url).maxRetries, 3);
+  assert.strictEqual(new RemoteClient(url, { maxAttempts: 2 }).maxRetries, 1);
+  assert.throws(() => new RemoteClient(url, { maxRetries: 1, maxAttempts: 2 }), /not both/);
+  assert.throws(() => new RemoteClient(url, { maxRetries: -1 }), TypeError);
+  const f = recordingFetch();
+  await assert.rejects(new RemoteClient(url, Object.assign({ fetch: f }, fast)).stats(),
+    (e) => e.code === 'connection_error' && /gave up after 4 attempts/.test(e.message));
+  assert.strictEqual(f.calls.length, 4, 'one try and 3 retries');
+  const once = recordingFetch();
+  await assert.rejects(new RemoteClient(url, Object.assign({ fetch: once, maxRetries: 0 }, fast)).stats());
+  assert.strictEqual(once.calls.length, 1);
+});
+
+test('getStats() is a deprecated alias of stats()', async () => {
+  const answered = async () => new Response(JSON.stringify({ jobs: 7 }), { status: 200 });
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  const c = new RemoteClient('http://127.0.0.1:9', { fetch: answered });
+  assert.deepStrictEqual(await c.getStats(), { jobs: 7 });
+  await new Promise((resolve) => setImmediate(resolve));
+  process.off('warning', onWarning);
+  assert.ok(warnings.some((w) => w.name === 'DeprecationWarning' && /use stats\(\)/.test(w.message)));
 });

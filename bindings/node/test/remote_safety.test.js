@@ -4,8 +4,10 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const http = require('http');
-const { RemoteClient, RemoteError } = require('../remote');
-const fields = require('../fields');
+const pkg = require('./support/package');
+
+const { RemoteClient, RemoteError } = pkg.remote();
+const fields = pkg.fields();
 
 const TOKEN = 'node-redirect-token-0123456789';
 const STATS = { jobs: 0, succeeded: 0 };
@@ -53,7 +55,7 @@ test('redirects never carry the token to another origin', async (t) => {
     await t.test(`a ${status} to another origin is followed without the token`, async () => {
       const origin = await apiServer((r) => [other.url + r.path, status]);
       other.requests.length = 0;
-      assert.deepStrictEqual(await new RemoteClient(origin.url, { token: TOKEN, maxAttempts: 1 }).getStats(), STATS);
+      assert.deepStrictEqual(await new RemoteClient(origin.url, { token: TOKEN, maxRetries: 0 }).stats(), STATS);
       assert.deepStrictEqual(origin.requests.map((r) => r.authorization), [`Bearer ${TOKEN}`]);
       assert.deepStrictEqual(other.requests.map((r) => [r.path, r.authorization]), [['/v1/stats', null]]);
     });
@@ -62,7 +64,7 @@ test('redirects never carry the token to another origin', async (t) => {
   await t.test('a redirect within the origin keeps the token', async () => {
     const origin = await apiServer((r) => ['/moved' + r.path]);  // relative Location
     other.requests.length = 0;
-    assert.deepStrictEqual(await new RemoteClient(origin.url, { token: TOKEN, maxAttempts: 1 }).getStats(), STATS);
+    assert.deepStrictEqual(await new RemoteClient(origin.url, { token: TOKEN, maxRetries: 0 }).stats(), STATS);
     assert.deepStrictEqual(origin.requests.map((r) => [r.path, r.authorization]),
       [['/v1/stats', `Bearer ${TOKEN}`], ['/moved/v1/stats', `Bearer ${TOKEN}`]]);
     assert.strictEqual(other.requests.length, 0);
@@ -74,7 +76,7 @@ test('redirects never carry the token to another origin', async (t) => {
     servers.push(bounce);
     const origin = await apiServer(() => [`${bounce.url}/bounce`]);
     hosts.origin = origin.url;
-    assert.deepStrictEqual(await new RemoteClient(origin.url, { token: TOKEN, maxAttempts: 1 }).getStats(), STATS);
+    assert.deepStrictEqual(await new RemoteClient(origin.url, { token: TOKEN, maxRetries: 0 }).stats(), STATS);
     assert.deepStrictEqual(bounce.requests.map((r) => [r.path, r.authorization]), [['/bounce', null]]);
     assert.deepStrictEqual(origin.requests.map((r) => [r.path, r.authorization]),
       [['/v1/stats', `Bearer ${TOKEN}`], ['/moved/v1/stats', null]]);
@@ -83,7 +85,7 @@ test('redirects never carry the token to another origin', async (t) => {
   await t.test('a POST is not redirected (nothing reaches the other host)', async () => {
     const origin = await apiServer((r) => [other.url + r.path]);
     other.requests.length = 0;
-    const client = new RemoteClient(origin.url, { token: TOKEN, maxAttempts: 1 });
+    const client = new RemoteClient(origin.url, { token: TOKEN, maxRetries: 0 });
     await assert.rejects(client.submit({ refImageB64: 'aW1n', text: 'Hi.' }),
       (e) => e instanceof RemoteError && e.code === 'http_307' && e.status === 307);
     assert.strictEqual(other.requests.length, 0);
@@ -97,8 +99,8 @@ test('a redirect from https to http is refused', async () => {
     calls.push([url, init.headers.Authorization, init.redirect]);
     return new Response(null, { status: 302, headers: { Location: 'http://api.example.test/v1/stats' } });
   };
-  const client = new RemoteClient('https://api.example.test', { token: TOKEN, fetch: fakeFetch, maxAttempts: 3 });
-  await assert.rejects(client.getStats(),
+  const client = new RemoteClient('https://api.example.test', { token: TOKEN, fetch: fakeFetch, maxRetries: 2 });
+  await assert.rejects(client.stats(),
     (e) => e instanceof RemoteError && e.code === 'insecure_redirect' && e.status === 302);
   assert.deepStrictEqual(calls, [['https://api.example.test/v1/stats', `Bearer ${TOKEN}`, 'manual']]);  // not retried
 });
@@ -107,7 +109,7 @@ test('unknown fields are refused before any request', async (t) => {
   const job = { id: '0'.repeat(32), job_id: 'k', state: 'queued' };
   const server = await recordingServer(() => json(job, 201));
   t.after(() => server.close());
-  const client = new RemoteClient(server.url, { token: TOKEN, maxAttempts: 1 });
+  const client = new RemoteClient(server.url, { token: TOKEN, maxRetries: 0 });
   const image = Buffer.from('not really an image');
 
   await t.test('control: a good request reaches the server with documented fields only', async () => {
@@ -131,7 +133,7 @@ test('unknown fields are refused before any request', async (t) => {
       typo('sed', 'seed'));
     assert.throws(() => client.plan(20, { gpu_type: 'H100' }), typo('gpu_type', 'gpuType'));
     await assert.rejects(client.recommendGpuCount(20, { budget: 1 }), typo('budget', 'budgetUsd'));
-    await assert.rejects(client.getStats({ sginal: null }), typo('sginal', 'signal'));
+    await assert.rejects(client.stats({ sginal: null }), typo('sginal', 'signal'));
     await assert.rejects(client.listJobs({ limt: 5 }), typo('limt', 'limit'));
     assert.throws(() => new RemoteClient(server.url, { tokn: TOKEN }), typo('tokn', 'token'));
     assert.throws(() => client.submit({ image, text: 'Hi.', numGpus: 1, num_gpus: 2 }), /numGpus or num_gpus/);

@@ -1,8 +1,17 @@
-"""ctypes declarations of talkgen.h. Kept in one place so the rest of the package reads like Python."""
-import ctypes
+"""ctypes declarations of talkgen.h. Kept in one place so the rest of the package reads like Python.
 
-from . import _library
+`lib` loads libtalkgen_c on its first use (not at import: talkgen.remote must work without it), declares every
+function's types, checks the library's ABI and routes its log into Python's `logging`.
+"""
+import ctypes
+import threading
+
+from . import _library, _log
 from .errors import from_status
+
+# The ABI these declarations describe: talkgen.h's TALKGEN_ABI_VERSION (MAJOR << 16 | MINOR << 8 | PATCH). A
+# library of the same MAJOR and at least this MINOR has every function and struct field used here.
+ABI_MAJOR, ABI_MINOR = 0, 2
 
 
 class Buffer(ctypes.Structure):
@@ -64,6 +73,7 @@ class Progress(ctypes.Structure):
 
 
 PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.POINTER(Progress), ctypes.c_void_p)
+LOG_FN = _log.LOG_FN
 
 
 class StageTimings(ctypes.Structure):
@@ -93,38 +103,117 @@ class Stats(ctypes.Structure):
                 ("queued", ctypes.c_int64), ("running", ctypes.c_int64)]
 
 
-lib = _library.load()
-lib.talkgen_version.restype = ctypes.c_char_p
-lib.talkgen_build_features.restype = ctypes.c_char_p
-lib.talkgen_last_error.restype = ctypes.c_char_p
-lib.talkgen_status_name.restype = ctypes.c_char_p
-lib.talkgen_status_name.argtypes = [ctypes.c_int]
-lib.talkgen_buffer_free.argtypes = [ctypes.POINTER(Buffer)]
-lib.talkgen_encode_params_default.restype = EncodeParams
-lib.talkgen_encode_to_file.argtypes = [ctypes.POINTER(EncodeParams), ctypes.c_char_p]
-lib.talkgen_encode_to_buffer.argtypes = [ctypes.POINTER(EncodeParams), ctypes.POINTER(Buffer)]
 
-lib.talkgen_client_options_default.restype = ClientOptions
-lib.talkgen_client_create.argtypes = [ctypes.POINTER(ClientOptions), ctypes.POINTER(ctypes.c_void_p)]
-lib.talkgen_client_free.argtypes = [ctypes.c_void_p]
-lib.talkgen_client_free.restype = None
-lib.talkgen_client_preload.argtypes = [ctypes.c_void_p]
-lib.talkgen_client_devices.argtypes = [ctypes.c_void_p, ctypes.POINTER(DevicePool)]
-lib.talkgen_job_params_default.restype = JobParams
-lib.talkgen_job_state_name.argtypes = [ctypes.c_int]
-lib.talkgen_job_state_name.restype = ctypes.c_char_p
-lib.talkgen_stage_name.argtypes = [ctypes.c_int]
-lib.talkgen_stage_name.restype = ctypes.c_char_p
-lib.talkgen_result_free.argtypes = [ctypes.POINTER(Result)]
-lib.talkgen_result_free.restype = None
-lib.talkgen_client_generate.argtypes = [ctypes.c_void_p, ctypes.POINTER(JobParams), PROGRESS_FN, ctypes.c_void_p,
-                                        ctypes.POINTER(ctypes.POINTER(Result))]
-lib.talkgen_client_generate_batch.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.POINTER(JobParams)),
-                                              ctypes.c_size_t, PROGRESS_FN, ctypes.c_void_p,
-                                              ctypes.POINTER(ctypes.POINTER(Result))]
-lib.talkgen_client_cancel.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-lib.talkgen_client_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
-lib.talkgen_client_reset_stats.argtypes = [ctypes.c_void_p]
+
+class PlanOption(ctypes.Structure):
+    _fields_ = [("gpus", ctypes.c_int), ("estimated_sec", ctypes.c_double), ("gpu_sec", ctypes.c_double),
+                ("cost_usd", ctypes.c_double), ("within_budget", ctypes.c_bool), ("within_deadline", ctypes.c_bool),
+                ("fits", ctypes.c_bool)]
+
+
+class Plan(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("gpu_type", ctypes.c_char_p), ("video_sec", ctypes.c_double),
+                ("chunks", ctypes.c_int), ("quality", ctypes.c_char_p), ("resolution", ctypes.c_char_p),
+                ("recommended_gpus", ctypes.c_int), ("estimated_sec", ctypes.c_double), ("cost_usd", ctypes.c_double),
+                ("reason", ctypes.c_char_p), ("options", ctypes.POINTER(PlanOption)),
+                ("option_count", ctypes.c_size_t)]
+
+
+def _declare(cdll):
+    """Every function's argument and result types (ctypes' default, int, would truncate pointers)."""
+    def fn(name, restype, *argtypes):
+        try:
+            f = getattr(cdll, name)
+        except AttributeError:
+            raise ImportError(f"talkgen: the loaded libtalkgen_c has no {name} although its ABI version says it "
+                              "should: install the package and the library from one build") from None
+        f.restype, f.argtypes = restype, list(argtypes)
+
+    c_int, c_double, c_char_p, c_size_t, c_void_p = (ctypes.c_int, ctypes.c_double, ctypes.c_char_p, ctypes.c_size_t,
+                                                     ctypes.c_void_p)
+    P = ctypes.POINTER
+    fn("talkgen_abi_version", ctypes.c_uint32)
+    fn("talkgen_version", c_char_p)
+    fn("talkgen_build_features", c_char_p)
+    fn("talkgen_last_error", c_char_p)
+    fn("talkgen_status_name", c_char_p, c_int)
+    fn("talkgen_set_log_callback", None, LOG_FN, c_void_p)
+    fn("talkgen_set_log_level", c_int, c_int)
+    fn("talkgen_buffer_free", None, P(Buffer))
+    fn("talkgen_encode_params_init_sized", c_int, P(EncodeParams), c_size_t)
+    fn("talkgen_encode_to_file", c_int, P(EncodeParams), c_char_p)
+    fn("talkgen_encode_to_buffer", c_int, P(EncodeParams), P(Buffer))
+
+    fn("talkgen_client_options_init_sized", c_int, P(ClientOptions), c_size_t)
+    fn("talkgen_client_create", c_int, P(ClientOptions), P(c_void_p))
+    fn("talkgen_client_free", None, c_void_p)
+    fn("talkgen_client_preload", c_int, c_void_p)
+    fn("talkgen_client_devices", c_int, c_void_p, P(DevicePool))
+    fn("talkgen_job_params_init_sized", c_int, P(JobParams), c_size_t)
+    fn("talkgen_job_state_name", c_char_p, c_int)
+    fn("talkgen_stage_name", c_char_p, c_int)
+    fn("talkgen_result_free", None, P(Result))
+    fn("talkgen_client_generate", c_int, c_void_p, P(JobParams), PROGRESS_FN, c_void_p, P(P(Result)))
+    fn("talkgen_client_generate_batch", c_int, c_void_p, P(P(JobParams)), c_size_t, PROGRESS_FN, c_void_p,
+       P(P(Result)))
+    fn("talkgen_client_cancel", c_int, c_void_p, c_char_p)
+    fn("talkgen_client_stats", c_int, c_void_p, P(Stats))
+    fn("talkgen_client_reset_stats", c_int, c_void_p)
+    fn("talkgen_client_plan", c_int, c_void_p, c_double, c_char_p, c_char_p, c_double, c_double, P(P(Plan)))
+    fn("talkgen_plan_free", None, P(Plan))
+
+    fn("talkgen_client_submit", c_int, c_void_p, P(JobParams), PROGRESS_FN, c_void_p, P(c_void_p))
+    fn("talkgen_job_id", c_char_p, c_void_p)
+    fn("talkgen_job_poll", c_int, c_void_p, P(Progress))
+    fn("talkgen_job_wait", c_int, c_void_p, c_double, P(P(Result)))
+    fn("talkgen_job_cancel", c_int, c_void_p)
+    fn("talkgen_job_free", None, c_void_p)
+
+
+class _Library:
+    """libtalkgen_c, loaded, declared and checked on first attribute access; then its functions by name."""
+
+    def __init__(self):
+        self._cdll = None
+        self.path = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._cdll is None:
+                cdll, path = _library.load()
+                try:
+                    abi = cdll.talkgen_abi_version
+                except AttributeError:
+                    raise ImportError(f"talkgen: {path} is a talkgen library older than 0.2 (no talkgen_abi_version); "
+                                      f"this package needs ABI {ABI_MAJOR}.{ABI_MINOR} or later: rebuild talkgen_c "
+                                      "and reinstall the package") from None
+                abi.restype = ctypes.c_uint32
+                version = abi()
+                major, minor = version >> 16, (version >> 8) & 0xFF
+                if major != ABI_MAJOR or minor < ABI_MINOR:
+                    raise ImportError(f"talkgen: {path} has ABI {major}.{minor}.{version & 0xFF}; this package needs "
+                                      f"{ABI_MAJOR}.{ABI_MINOR} or a later {ABI_MAJOR}.x: install the package and "
+                                      "the library from one build")
+                _declare(cdll)
+                _log.install(cdll)
+                self._cdll, self.path = cdll, path
+            return self._cdll
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._cdll or self._load(), name)
+
+
+lib = _Library()
+
+
+def init_sized(init_function, struct_type):
+    """A params struct filled by the library's talkgen_*_init_sized with its defaults (for this struct's size)."""
+    params = struct_type()
+    check(init_function(ctypes.byref(params), ctypes.sizeof(struct_type)))
+    return params
 
 
 def last_error():

@@ -14,7 +14,7 @@ VOICE_PROMPT = frozenset({"voice_prompt", "voice_prompt_wav", "voice_prompt_wav_
 
 # talkgen.Client(**options): the fields of ClientOptions.
 CLIENT_OPTIONS = frozenset({
-    "model", "model_dir", "demo_seed", "device", "gpus", "cpu_ranks", "collective_timeout", "max_attempts",
+    "model", "model_dir", "demo_seed", "device", "gpus", "cpu_ranks", "collective_timeout", "max_attempts", "max_retries",
     "retry_base_delay", "retry_max_delay", "retry_jitter", "job_timeout", "prices", "calibration_directory",
     "multi_person_weights"})
 
@@ -28,7 +28,7 @@ JOB = frozenset({
 # POST /v1/jobs as documented (JSON body).
 SERVER_JOB = frozenset({
     "ref_image_b64", "audio_b64", "script_text", "voice", "resolution", "max_duration_sec", "num_gpus", "seed",
-    "job_id", "quality", "prompt", "audio2_b64", "speaker_timing", "speaker1_box", "speaker2_box"})
+    "job_id", "quality", "prompt", "audio2_b64", "speaker_timing", "speaker1_box", "speaker2_box", "webhook_url"})
 
 # RemoteClient.submit(**request): the server's fields, or a path / bytes in place of each base64 one, and `text`
 # for script_text.

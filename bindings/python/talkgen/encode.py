@@ -9,11 +9,12 @@ from . import _capi
 
 @dataclass
 class EncodeOptions:
-    fps: float = 25.0
-    crf: int = 17            # libx264 constant rate factor; 17 is visually lossless
-    preset: str = "medium"   # libx264 preset
-    voice: str = "en"        # espeak-ng voice when speaking `text`
-    use_nvenc: bool = False  # h264_nvenc; raises DeviceUnavailableError where the GPU has none
+    """None: the library's default (talkgen.h's talkgen_encode_params says which)."""
+    fps: Optional[float] = None
+    crf: Optional[int] = None        # libx264 constant rate factor (the default is visually lossless)
+    preset: Optional[str] = None     # libx264 preset
+    voice: Optional[str] = None      # espeak-ng voice when speaking `text`
+    use_nvenc: Optional[bool] = None  # h264_nvenc; raises DeviceUnavailableError where the GPU has none
 
 
 def _path(p):
@@ -30,15 +31,16 @@ def encode_still(image: Union[str, os.PathLike], output: Optional[Union[str, os.
     if (audio is None) == (text is None):
         raise ValueError("give exactly one of audio= or text=")
     options = options or EncodeOptions()
-    params = _capi.lib.talkgen_encode_params_default()
+    params = _capi.init_sized(_capi.lib.talkgen_encode_params_init_sized, _capi.EncodeParams)
     params.image_path = _path(image)
     params.audio_path = _path(audio)
     params.text = text.encode("utf-8") if text is not None else None
-    params.voice = options.voice.encode()
-    params.fps = options.fps
-    params.crf = options.crf
-    params.preset = options.preset.encode()
-    params.use_nvenc = options.use_nvenc
+    for name, value in (("voice", options.voice), ("preset", options.preset)):
+        if value is not None:
+            setattr(params, name, value.encode())
+    for name, value in (("fps", options.fps), ("crf", options.crf), ("use_nvenc", options.use_nvenc)):
+        if value is not None:
+            setattr(params, name, value)
     if output is not None:
         _capi.check(_capi.lib.talkgen_encode_to_file(ctypes.byref(params), _path(output)))
         return None

@@ -1,4 +1,9 @@
-"""One exception class per talkgen error code (the C ABI's talkgen_status)."""
+"""One exception class per talkgen error code (the C ABI's talkgen_status), all under TalkgenError.
+
+Pure Python: talkgen.remote uses these without the native library. Where a built-in exception means the same
+thing the class is also that built-in (NotFoundError is a FileNotFoundError, JobTimeoutError a TimeoutError, ...),
+so code that catches the built-in keeps working; no class is named like a built-in.
+"""
 
 
 class TalkgenError(Exception):
@@ -54,11 +59,14 @@ class CancelledError(TalkgenError):
     code, status = "cancelled", 7
 
 
-class TimeoutError(TalkgenError):  # noqa: A001 (mirrors the library's code name)
+class JobTimeoutError(TalkgenError, TimeoutError):
+    """A job ran past its timeout. Also Python's TimeoutError, so `except TimeoutError` catches it; named apart so
+    that `from talkgen import *` does not shadow the built-in."""
     code, status = "timeout", 8
 
 
-class IOError(TalkgenError, OSError):  # noqa: A001
+class TalkgenIOError(TalkgenError, OSError):
+    """Reading or writing the filesystem failed. Also an OSError (Python's IOError is the same class)."""
     code, status = "io_error", 9
 
 
@@ -68,7 +76,7 @@ class InternalError(TalkgenError):
 
 BY_STATUS = {cls.status: cls for cls in (InvalidArgumentError, NotFoundError, UnsupportedError,
                                          CheckpointMismatchError, OutOfMemoryError, DeviceUnavailableError,
-                                         CancelledError, TimeoutError, IOError, InternalError)}
+                                         CancelledError, JobTimeoutError, TalkgenIOError, InternalError)}
 
 
 BY_CODE = {cls.code: cls for cls in BY_STATUS.values()}

@@ -27,17 +27,19 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from . import _fields
+from .errors import TalkgenError
 
 DEFAULT_TIMEOUT = 30 * 60.0  # seconds, for a whole generate()
+DEFAULT_MAX_RETRIES = 3      # retries of a request after its first try (the TypeScript client's maxRetries)
 _TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-class RemoteError(Exception):
-    """An error from the server (its ``{code, message}``) or on the way to it.
+class RemoteError(TalkgenError):
+    """An error from the server (its ``{code, message}``) or on the way to it; a TalkgenError like the local ones.
 
     ``code`` is a talkgen error code (``invalid_argument``, ``not_found``, ``timeout``, ``cancelled``, ...), an
     HTTP-level one of the server (``unauthorized``, ``too_many_jobs``, ...), or ``connection_error``.
-    ``status`` is the HTTP status (0 when no answer came); ``job_id`` the server's job id when it has one.
+    ``status`` is the HTTP status here (0 when no answer came); ``job_id`` the server's job id when it has one.
     """
 
     def __init__(self, code, message, status=0, job_id=None):
@@ -98,7 +100,8 @@ def _request_body(request, where):
     for key in ("speaker1_box", "speaker2_box"):
         if get(key) is not None:
             body[key] = [float(v) for v in get(key)]
-    for key in ("speaker_timing", "voice", "resolution", "quality", "prompt", "seed", "num_gpus", "max_duration_sec"):
+    for key in ("speaker_timing", "voice", "resolution", "quality", "prompt", "seed", "num_gpus", "max_duration_sec",
+                "webhook_url"):
         if get(key) is not None:
             body[key] = get(key)
     # The idempotency key: a retried submit after a lost answer must find this job, not make another.
@@ -175,21 +178,38 @@ class _Response:
 class RemoteClient:
     """A client of one ``talkgen serve`` server. Safe to share between threads."""
 
-    def __init__(self, base_url, token=None, timeout=DEFAULT_TIMEOUT, max_attempts=5, base_delay=0.5,
-                 max_delay=30.0, request_timeout=60.0, poll_interval=1.0):
+    def __init__(self, base_url, token=None, timeout=DEFAULT_TIMEOUT, max_retries=None, base_delay=0.5,
+                 max_delay=30.0, request_timeout=60.0, poll_interval=1.0, *, max_attempts=None):
+        """``max_retries``: retries of a request after its first try (connection errors, 429 and 5xx), default
+        DEFAULT_MAX_RETRIES (3), the TypeScript client's name and default. ``max_attempts`` (the first try
+        included, this package's name before 0.2) is accepted instead, not together with it."""
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"RemoteClient(base_url): expected an http(s) URL such as 'http://127.0.0.1:8080', "
                              f"got {base_url!r}")
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        if max_retries is not None and max_attempts is not None:
+            raise ValueError(f"give max_retries ({max_retries}) or max_attempts ({max_attempts}), not both: "
+                             "max_attempts = max_retries + 1")
+        if max_attempts is not None:
+            if max_attempts < 1:
+                raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+            max_retries = max_attempts - 1
+        elif max_retries is None:
+            max_retries = DEFAULT_MAX_RETRIES
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.max_attempts = max_attempts
+        self.max_retries = max_retries
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.request_timeout = request_timeout
         self.poll_interval = poll_interval
+
+    @property
+    def max_attempts(self):
+        """Tries per request, the first included: max_retries + 1."""
+        return self.max_retries + 1
 
     # -------------------------------------------------------------------------------------------------
     # HTTP with retries
@@ -302,8 +322,16 @@ class RemoteClient:
         request ones; any other name raises UnknownFieldError before anything is sent."""
         return self._json("POST", "/v1/jobs", _request_body(request, "RemoteClient.submit"))
 
-    def get_job(self, job_id):
-        return self._json("GET", f"/v1/jobs/{urllib.parse.quote(job_id, safe='')}")
+    def get_job(self, job_id, wait=None):
+        """The job object, by the server's id or the client's job_id. ``wait``: seconds (0 to 60) the server holds
+        the answer while the job is unfinished (``?wait=N``); None answers at once."""
+        route = f"/v1/jobs/{urllib.parse.quote(job_id, safe='')}"
+        if wait is not None:
+            if not isinstance(wait, int) or not 0 <= wait <= 60:
+                raise ValueError(f"wait must be whole seconds from 0 to 60, got {wait!r}")
+            route += f"?wait={wait}"
+        raw = self._open("GET", route, timeout=self.request_timeout + (wait or 0)).read()
+        return json.loads(raw) if raw else None
 
     def list_jobs(self, limit=20, offset=0, state=None):
         query = {"limit": limit, "offset": offset}
@@ -399,7 +427,8 @@ class RemoteClient:
         request: image (path or bytes) or ref_image_b64; audio (path or bytes), audio_b64 or text; for a
             second speaker audio2 (path or bytes) or audio2_b64, speaker_timing ("one-after-another" or
             "together"), speaker1_box / speaker2_box ([x0, y0, x1, y1] pixels, both or neither); voice,
-        resolution, quality, prompt, seed, num_gpus, max_duration_sec, job_id (any other name raises
+        resolution, quality, prompt, seed, num_gpus, max_duration_sec, job_id, webhook_url (POSTed the job when
+        it finishes, if the server has a webhook secret) (any other name raises
         UnknownFieldError before anything is sent; a voice prompt, UnsupportedError). The MP4 is written atomically
         to ``output``, else returned as ``result["video"]`` (bytes). ``cancel`` is a threading.Event: setting
         it stops waiting and cancels the job on the server, as does running past ``timeout`` seconds
@@ -461,9 +490,14 @@ class RemoteClient:
     # -------------------------------------------------------------------------------------------------
     # Stats
 
-    def get_stats(self):
-        """The server's statistics: jobs, success rate, p50/p95 time, GPU-seconds, cost, queue."""
+    def stats(self):
+        """The server's statistics: jobs, success rate, p50/p95 time, GPU-seconds, cost, queue (the local
+        Client.stats() of the same name)."""
         return self._json("GET", "/v1/stats")
+
+    def get_stats(self):
+        """stats(), under the name of the original system's client (getStats)."""
+        return self.stats()
 
     def reset_stats(self):
         """Resets the statistics; returns the (empty) stats."""
@@ -504,4 +538,4 @@ def _result_from(job, base_url):
     }
 
 
-__all__ = ["RemoteClient", "RemoteError", "DEFAULT_TIMEOUT"]
+__all__ = ["RemoteClient", "RemoteError", "DEFAULT_TIMEOUT", "DEFAULT_MAX_RETRIES"]

@@ -10,8 +10,8 @@ import unittest
 import talkgen
 from talkgen import _fields
 
-from .test_client import TINY
-from .test_remote_safety import RecordingServer
+from test_client import TINY
+from test_remote_safety import RecordingServer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 PORTRAIT = os.path.join(ROOT, "examples", "portrait.png")
@@ -69,6 +69,7 @@ class LocalClientTest(unittest.TestCase):
             talkgen.Client(model="demo", device="cpu", max_atempts=2)
         self.assertEqual(caught.exception.field, "max_atempts")
         self.assertIn("max_attempts", str(caught.exception))
+        self.assertIn("max_retries", str(caught.exception))
 
     def test_unknown_job_field_runs_nothing(self):
         with self.assertRaises(talkgen.UnknownFieldError) as caught:

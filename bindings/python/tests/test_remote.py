@@ -1,6 +1,7 @@
 """talkgen.RemoteClient against a real `talkgen serve --model demo --port 0` started here.
 
-The talkgen binary: TALKGEN_CLI, else next to TALKGEN_LIBRARY (both live in the build folder), else build/talkgen.
+The talkgen binary: TALKGEN_CLI, else next to TALKGEN_BUILT_LIBRARY (both live in the build folder; ctest sets
+them), else build/talkgen.
 """
 import io
 import json
@@ -32,8 +33,8 @@ def talkgen_binary():
     candidates = []
     if os.environ.get("TALKGEN_CLI"):
         candidates.append(os.environ["TALKGEN_CLI"])
-    if os.environ.get("TALKGEN_LIBRARY"):
-        candidates.append(os.path.join(os.path.dirname(os.environ["TALKGEN_LIBRARY"]), "talkgen"))
+    if os.environ.get("TALKGEN_BUILT_LIBRARY"):
+        candidates.append(os.path.join(os.path.dirname(os.environ["TALKGEN_BUILT_LIBRARY"]), "talkgen"))
     candidates.append(os.path.join(ROOT, "build", "talkgen"))
     for c in candidates:
         if os.path.isfile(c):
@@ -158,8 +159,9 @@ class RemoteClientTest(unittest.TestCase):
         fractions = [j["progress"] for j in seen]
         self.assertEqual(fractions, sorted(fractions))
         self.assertEqual(seen[-1]["state"], "succeeded")
-        stats = self.client.get_stats()
+        stats = self.client.stats()
         self.assertGreaterEqual(stats["jobs"], 1)
+        self.assertEqual(self.client.get_stats()["jobs"], stats["jobs"])  # the original client's name
         self.assertGreaterEqual(stats["succeeded"], 1)
 
     def test_two_speakers(self):
@@ -175,6 +177,14 @@ class RemoteClientTest(unittest.TestCase):
         with self.assertRaises(remote.RemoteError) as caught:  # text speech is for one speaker
             self.client.submit(image=self.portrait, text="Hi.", audio2=speech_wav(0.5))
         self.assertEqual(caught.exception.status, 400)
+
+    def test_get_job_waits_for_the_end_and_finds_the_clients_job_id(self):
+        job = self.client.submit(image=self.portrait, text="Wait.", quality="draft", job_id="py-wait-lookup")
+        finished = self.client.get_job("py-wait-lookup", wait=60)
+        self.assertEqual(finished["id"], job["id"])
+        self.assertIn(finished["state"], ("succeeded", "failed", "cancelled"))
+        with self.assertRaises(ValueError):
+            self.client.get_job(job["id"], wait=61)
 
     def test_generate_to_a_file_atomically(self):
         with tempfile.TemporaryDirectory() as d:
@@ -244,7 +254,7 @@ class RemoteClientTest(unittest.TestCase):
 
         def on_progress(job):
             victim["id"] = job["id"]
-            if job["state"] == "queued":
+            if job["state"] not in ("succeeded", "failed", "cancelled"):  # queued behind the blocker, or running
                 cancel.set()
 
         with self.assertRaises(remote.RemoteError) as caught:
@@ -279,6 +289,29 @@ class WithoutServerTest(unittest.TestCase):
         self.assertEqual(caught.exception.code, "connection_error")
         self.assertIn("gave up after 3 attempts", str(caught.exception))
         self.assertEqual(len(opener.calls), 3)
+
+    def test_max_retries_counts_retries_after_the_first_try(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        self.assertEqual(talkgen.RemoteClient(url).max_retries, remote.DEFAULT_MAX_RETRIES)
+        self.assertEqual(remote.DEFAULT_MAX_RETRIES, 3)  # the TypeScript client's default
+        for client, tries in ((talkgen.RemoteClient(url, max_retries=1, **FAST), 2),
+                              (talkgen.RemoteClient(url, max_attempts=1, **FAST), 1)):  # the 0.1 name, an alias
+            opener = CountingOpener()
+            with mock.patch.object(remote, "_urlopen", opener):
+                with self.assertRaises(talkgen.RemoteError) as caught:
+                    client.stats()
+            self.assertEqual(len(opener.calls), tries)
+            self.assertIn(f"gave up after {tries} attempts", str(caught.exception))
+        with self.assertRaises(ValueError):
+            talkgen.RemoteClient(url, max_retries=2, max_attempts=3)
+        with self.assertRaises(ValueError):
+            talkgen.RemoteClient(url, max_retries=-1)
+
+    def test_remote_errors_are_talkgen_errors(self):
+        self.assertTrue(issubclass(talkgen.RemoteError, talkgen.TalkgenError))
 
     def test_bad_arguments_raise_before_any_request(self):
         with self.assertRaises(ValueError):

@@ -12,39 +12,47 @@
 
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
 
 #include "model/clip/vision_config.hpp"
-#include "model/layers/linear.hpp"
+#include "model/layers/modules.hpp"
 
 namespace talkgen::model::clip {
 
 using layers::LayerNorm;  // the reference's LayerNorm: float32 whatever the activation dtype
 using layers::Linear;
 
-struct SelfAttention : torch::nn::Module {
-  SelfAttention(int64_t dim, int64_t heads);
+struct SelfAttentionImpl : torch::nn::Module {
+  SelfAttentionImpl(int64_t dim, int64_t heads);
   at::Tensor forward(const at::Tensor& x) const;  // [B, L, dim]
-  std::shared_ptr<Linear> to_qkv, proj;
+  Linear to_qkv{nullptr}, proj{nullptr};
   int64_t heads;
 };
+TORCH_MODULE(SelfAttention);
 
 /// nn.Sequential(Linear, GELU, Linear, Dropout): parameters at indices 0 and 2.
-struct Mlp : torch::nn::Module {
-  Mlp(int64_t dim, int64_t hidden, bool quick_gelu);
+struct MlpImpl : torch::nn::Module {
+  MlpImpl(int64_t dim, int64_t hidden, bool quick_gelu);
   at::Tensor forward(const at::Tensor& x) const;
-  std::shared_ptr<Linear> fc1, fc2;
+  Linear fc1{nullptr}, fc2{nullptr};  // keys "0" and "2"
   bool quick_gelu;
 };
+TORCH_MODULE(Mlp);
 
 /// Pre-norm block: x + attn(norm1(x)), then x + mlp(norm2(x)).
-struct AttentionBlock : torch::nn::Module {
-  explicit AttentionBlock(const ClipVisionConfig& c);
+struct AttentionBlockImpl : torch::nn::Module {
+  explicit AttentionBlockImpl(const ClipVisionConfig& c);
   at::Tensor forward(const at::Tensor& x) const;
-  std::shared_ptr<LayerNorm> norm1, norm2;
-  std::shared_ptr<SelfAttention> attn;
-  std::shared_ptr<Mlp> mlp;
+  LayerNorm norm1{nullptr};
+  SelfAttention attn{nullptr};
+  LayerNorm norm2{nullptr};
+  Mlp mlp{nullptr};
 };
+TORCH_MODULE(AttentionBlock);
 
+/// The tower. Held by std::shared_ptr (ClipVisionEncoder shares it), so a plain module rather than a
+/// TORCH_MODULE holder.
 struct VisionTransformer : torch::nn::Module {
   explicit VisionTransformer(const ClipVisionConfig& c);
   /// Normalised pixels [B, 3, S, S] -> the output of block num_layers - 2: [B, tokens, dim], in the
@@ -54,8 +62,8 @@ struct VisionTransformer : torch::nn::Module {
   ClipVisionConfig config;
   at::Tensor patch_embedding_weight;  // registered as patch_embedding.weight
   at::Tensor cls_embedding, pos_embedding;
-  std::shared_ptr<LayerNorm> pre_norm;
-  std::vector<std::shared_ptr<AttentionBlock>> blocks;  // registered as transformer.<i>
+  LayerNorm pre_norm{nullptr};
+  torch::nn::ModuleList transformer{nullptr};  // of AttentionBlock: transformer.<i>
 };
 
 }  // namespace talkgen::model::clip

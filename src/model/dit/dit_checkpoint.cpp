@@ -46,13 +46,13 @@ void load_dit_weights(DitModel& model, const io::TensorSource& base, const io::T
 }
 
 std::shared_ptr<DitModel> load_dit(const DitConfig& config, const DitCheckpointPaths& paths, at::ScalarType dtype,
-                                   const at::Device& device) {
+                                   const at::Device& device, const DitRuntimeOptions& runtime) {
   const auto base = io::open_checkpoint(paths.base);
   const auto infinitetalk = io::open_checkpoint(paths.infinitetalk);
   std::vector<std::unique_ptr<io::TensorSource>> loras;
   for (const auto& lora : paths.loras) loras.push_back(io::open_checkpoint(lora.path));
 
-  auto model = std::make_shared<DitModel>(config, at::TensorOptions().dtype(dtype).device(device));
+  auto model = std::make_shared<DitModel>(config, at::TensorOptions().dtype(dtype).device(device), runtime);
   // LoRA keys are checked against the module before the (long) weight load.
   for (size_t i = 0; i < loras.size(); ++i) plan_lora(*model, *loras[i]);
   load_dit_weights(*model, *base, *infinitetalk);

@@ -25,8 +25,9 @@ struct DitCheckpointPaths {
 void load_dit_weights(DitModel& model, const io::TensorSource& base, const io::TensorSource& infinitetalk);
 
 /// Builds the model for `config` in `dtype` on `device`, loads both checkpoints and merges the LoRAs.
-/// Everything is checked before any weight is read (missing files throw Error(not_found)).
+/// Everything is checked before any weight is read (missing files throw Error(not_found)). `runtime`: the
+/// model's attention kernel and fast paths (DitModel::set_runtime_options changes them later).
 std::shared_ptr<DitModel> load_dit(const DitConfig& config, const DitCheckpointPaths& paths, at::ScalarType dtype,
-                                   const at::Device& device);
+                                   const at::Device& device, const DitRuntimeOptions& runtime = {});
 
 }  // namespace talkgen::model::dit

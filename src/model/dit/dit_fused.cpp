@@ -15,7 +15,7 @@ at::Tensor layer_norm_fused(const at::Tensor& x, double eps, const at::Tensor& w
   const bool params_match = (!weight.defined() || same_dtype(weight, x)) && (!bias.defined() || same_dtype(bias, x));
   // libtorch 1.13's CPU layer_norm on half types is less exact than float32 statistics: plain path there.
   const bool exact_kernel = casts_in_kernel(x) || x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble;
-  if (!params_match || !exact_kernel) return wan_layer_norm(x, eps, weight, bias);
+  if (!params_match || !exact_kernel) return layers::float32_layer_norm(x, eps, weight, bias);
   return at::layer_norm(x, {x.size(-1)}, weight, bias, eps);
 }
 
@@ -84,9 +84,9 @@ at::Tensor qk_norm_rope(const at::Tensor& x, const at::Tensor& weight, double ep
                           x.scalar_type());
 }
 
-at::Tensor linear_gelu(const Linear& fc, const at::Tensor& x) {
+at::Tensor linear_gelu(const layers::LinearImpl& fc, const at::Tensor& x) {
   // The CPU _addmm_activation applies the erf GELU (CUDA's cuBLASLt epilogue the tanh one).
-  if (x.is_cpu()) return at::gelu(fc(x), "tanh");
+  if (x.is_cpu()) return at::gelu(fc.forward(x), "tanh");
   auto out_sizes = x.sizes().vec();
   out_sizes.back() = fc.weight.size(0);
   const auto rows = x.reshape({-1, x.size(-1)});

@@ -12,14 +12,14 @@
 
 #include <ATen/ATen.h>
 
-#include "model/dit/dit_layers.hpp"
 #include "model/dit/dit_rope.hpp"
 #include "model/dit/dit_row_kernels.hpp"
+#include "model/layers/modules.hpp"
 
 namespace talkgen::model::dit {
 
 /// WanLayerNorm in one kernel: at::layer_norm on the model dtype computes the statistics and the affine
-/// in float32 and rounds once to x's dtype — the values of wan_layer_norm without the float32 copies.
+/// in float32 and rounds once to x's dtype — the values of layers::float32_layer_norm without the float32 copies.
 /// `weight`/`bias` (optional) must have x's dtype (the model's parameters do).
 at::Tensor layer_norm_fused(const at::Tensor& x, double eps, const at::Tensor& weight = {},
                             const at::Tensor& bias = {});
@@ -58,6 +58,6 @@ at::Tensor qk_norm_rope(const at::Tensor& x, const at::Tensor& weight, double ep
 /// tanh-GELU(fc(x)) as one GEMM with a GELU epilogue (at::_addmm_activation; cuBLASLt on CUDA rounds
 /// once after the GELU where the plain path rounds the linear output first). CPU tensors take the plain
 /// path: the CPU op applies the erf GELU. x [..., in] -> [..., out].
-at::Tensor linear_gelu(const Linear& fc, const at::Tensor& x);
+at::Tensor linear_gelu(const layers::LinearImpl& fc, const at::Tensor& x);
 
 }  // namespace talkgen::model::dit

@@ -52,7 +52,8 @@ SpeakerRouting SpeakerRouting::from_masks(const at::Tensor& ref_target_masks, in
   return {speakers, masks.to(device), counts.to(device)};
 }
 
-at::Tensor speaker_map_per_head(const at::Tensor& q, const at::Tensor& k_ref, const SpeakerRouting& routing) {
+at::Tensor speaker_map_per_head(const at::Tensor& q, const at::Tensor& k_ref, const SpeakerRouting& routing,
+                                layers::AttentionBackend attention) {
   // softmax(q k^T) @ masks^T is attention with the masks as values: padded to the head dim, so the fused
   // kernels take it like any other attention (the extra columns are zeros and dropped).
   const int64_t rows = routing.rows(), head_dim = std::max(q.size(-1), rows);
@@ -60,7 +61,9 @@ at::Tensor speaker_map_per_head(const at::Tensor& q, const at::Tensor& k_ref, co
   values.narrow(1, 0, rows).copy_(routing.masks.t());
   // Materialised (16 MB at 480p): the direct cuDNN call takes only plain layouts.
   const auto v = values.expand({q.size(0), q.size(1), k_ref.size(2), head_dim}).contiguous();
-  const auto sums = layers::attention(q, k_ref, v).narrow(-1, 0, rows).to(at::kFloat);  // [B, H, Lq, M]
+  const auto sums = layers::attention(q, k_ref, v, std::nullopt, std::nullopt, attention)
+                        .narrow(-1, 0, rows)
+                        .to(at::kFloat);  // [B, H, Lq, M]
   return (sums / routing.counts).transpose(1, 2);
 }
 

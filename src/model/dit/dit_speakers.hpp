@@ -21,6 +21,8 @@
 
 #include <ATen/ATen.h>
 
+#include "model/layers/attention.hpp"
+
 namespace talkgen::model::dit {
 
 /// The reference's SingleStreamMutiAttention constants (class_range 24, class_interval 4).
@@ -53,7 +55,9 @@ struct SpeakerRouting {
 /// k_ref [B, H, h*w, D] (model dtype, the reference's q/k after norm and RoPE) -> [B, Lq, H, M] float32:
 /// per head, each query's softmax attention to the reference tokens averaged over each mask. Runs as one
 /// attention whose values are the masks, through the same kernel as the self-attention.
-at::Tensor speaker_map_per_head(const at::Tensor& q, const at::Tensor& k_ref, const SpeakerRouting& routing);
+/// `attention`: the kernel preference of the self-attention (DitRuntimeOptions::attention).
+at::Tensor speaker_map_per_head(const at::Tensor& q, const at::Tensor& k_ref, const SpeakerRouting& routing,
+                                layers::AttentionBackend attention = layers::default_attention_backend());
 
 /// Mean over the heads the reference averages ([B, L, H, M] -> [B, L, M]): it splits the heads into two
 /// halves of H/2 and averages the halves' means, so with odd H the last head is left out.

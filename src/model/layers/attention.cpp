@@ -1,8 +1,6 @@
 #include "model/layers/attention.hpp"
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -23,24 +21,6 @@
 
 namespace talkgen::model::layers {
 namespace {
-
-constexpr int kUnset = -1;
-std::atomic<int> g_backend{kUnset};
-
-AttentionBackend default_backend() {
-  return flash_attention3_built() ? AttentionBackend::fa3 : AttentionBackend::cudnn;
-}
-
-AttentionBackend backend_from_env() {
-  const char* v = std::getenv("TALKGEN_ATTENTION");
-  if (!v || !*v) return default_backend();
-  try {
-    return parse_attention_backend(v);
-  } catch (const Error& e) {
-    log_warn("{}; using {}", e.what(), to_string(default_backend()));
-    return default_backend();
-  }
-}
 
 #if TORCH_VERSION_MAJOR >= 2
 // Problem shapes whose direct kernel call failed: they go straight to the dispatcher from then on (each
@@ -110,11 +90,11 @@ std::optional<at::Tensor> try_direct(AttentionBackend backend, const at::Tensor&
 }
 
 std::optional<at::Tensor> direct_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                           std::optional<double> scale) {
+                                           std::optional<double> scale, AttentionBackend backend) {
   if (!q.is_cuda() || !is_half(q) || k.scalar_type() != q.scalar_type() || v.scalar_type() != q.scalar_type())
     return std::nullopt;
   const c10::optional<double> s = scale ? c10::optional<double>(*scale) : c10::nullopt;
-  switch (attention_backend()) {
+  switch (backend) {
     case AttentionBackend::automatic:
       return std::nullopt;
     case AttentionBackend::fa3:
@@ -185,28 +165,15 @@ const char* to_string(AttentionBackend backend) noexcept {
   return "?";
 }
 
-AttentionBackend attention_backend() {
-  int b = g_backend.load(std::memory_order_relaxed);
-  if (b == kUnset) {
-    static std::once_flag once;
-    std::call_once(once, [] {
-      int expected = kUnset;
-      g_backend.compare_exchange_strong(expected, static_cast<int>(backend_from_env()));
-    });
-    b = g_backend.load(std::memory_order_relaxed);
-  }
-  return static_cast<AttentionBackend>(b);
-}
-
-void set_attention_backend(AttentionBackend backend) {
-  g_backend.store(static_cast<int>(backend), std::memory_order_relaxed);
+AttentionBackend default_attention_backend() noexcept {
+  return flash_attention3_built() ? AttentionBackend::fa3 : AttentionBackend::cudnn;
 }
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                     const std::optional<at::Tensor>& mask, std::optional<double> scale) {
+                     const std::optional<at::Tensor>& mask, std::optional<double> scale, AttentionBackend backend) {
 #if TORCH_VERSION_MAJOR >= 2
   if (!mask) {
-    if (auto out = direct_attention(q, k, v, scale)) return *out;
+    if (auto out = direct_attention(q, k, v, scale, backend)) return *out;
   }
   c10::optional<at::Tensor> attn_mask;
   if (mask) attn_mask = *mask;

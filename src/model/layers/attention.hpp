@@ -14,8 +14,9 @@
 // prefer it instead: on H100 at the DiT's shape it runs at ~717 TFLOP/s where cuDNN gives ~555-575, and a
 // 480p forward of the 14B DiT takes 2.75 s instead of 3.04 s. It takes bf16 with head dim 128 on Hopper;
 // other problems (the encoders' smaller heads, fp32, other GPUs) keep the cuDNN rules above.
-// TALKGEN_ATTENTION=auto|fa3|cudnn|flash|efficient (read once) or set_attention_backend() picks another
-// preference, for A/B runs. Other inputs always take the dispatcher.
+// The caller picks the preference (an AttentionBackend argument; the DiT takes it from DitRuntimeOptions, which
+// the embedding application sets, e.g. the CLI from TALKGEN_ATTENTION): the library reads no environment.
+// Other inputs always take the dispatcher.
 #pragma once
 
 #include <optional>
@@ -25,21 +26,20 @@
 
 namespace talkgen::model::layers {
 
-/// q: [B, H, Lq, D], k/v: [B, H, Lk, D]. `mask`, if given, is additive (float, broadcastable to
-/// [B, H, Lq, Lk]) or boolean (true = attend). Returns [B, H, Lq, D] in q's dtype.
-at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                     const std::optional<at::Tensor>& mask = std::nullopt,
-                     std::optional<double> scale = std::nullopt);
-
 /// The preferred kernel for unmasked half-precision attention on CUDA. `automatic` leaves the choice to
 /// at::scaled_dot_product_attention; `fa3` is FlashAttention-3 where it fits, else as `cudnn`.
 enum class AttentionBackend { automatic, cudnn, flash, efficient, fa3 };
 
-/// The current preference: set_attention_backend's, else TALKGEN_ATTENTION's, else fa3 in builds that
-/// have it and cudnn in the others.
-AttentionBackend attention_backend();
-/// Process-wide; takes effect for the next call (for benchmarks comparing backends in one process).
-void set_attention_backend(AttentionBackend backend);
+/// The fastest preference of this build: fa3 in builds that have FlashAttention-3, cudnn in the others.
+AttentionBackend default_attention_backend() noexcept;
+
+/// q: [B, H, Lq, D], k/v: [B, H, Lk, D]. `mask`, if given, is additive (float, broadcastable to
+/// [B, H, Lq, Lk]) or boolean (true = attend). Returns [B, H, Lq, D] in q's dtype. `backend` is the
+/// preferred kernel where one applies (see above); the result is the same function whichever runs.
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const std::optional<at::Tensor>& mask = std::nullopt,
+                     std::optional<double> scale = std::nullopt,
+                     AttentionBackend backend = default_attention_backend());
 /// "auto", "fa3", "cudnn", "flash", "efficient"; throws Error(invalid_argument) for anything else and
 /// Error(unsupported) for "fa3" in a build without FlashAttention-3.
 AttentionBackend parse_attention_backend(std::string_view name);

@@ -12,28 +12,22 @@
 namespace talkgen::model::umt5 {
 namespace {
 std::string shape_text(at::IntArrayRef shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
-}  // namespace
 
-LinearNoBiasImpl::LinearNoBiasImpl(int64_t in, int64_t out, const at::TensorOptions& options) {
-  weight = register_parameter("weight", at::empty({out, in}, options), /*requires_grad=*/false);
+Linear linear(int64_t in, int64_t out, const at::TensorOptions& options) {
+  return Linear(layers::LinearOptions(in, out).bias(false).tensor_options(options));
 }
-at::Tensor LinearNoBiasImpl::forward(const at::Tensor& x) { return at::linear(x, weight); }
+
+// T5LayerNorm: x * rsqrt(mean(x^2) + eps) in float32, times "weight", in the weight's dtype.
+RMSNorm t5_norm(int64_t dim, const at::TensorOptions& options) {
+  return RMSNorm(layers::RMSNormOptions(dim).eps(1e-6).rounding(layers::RMSNormRounding::weight_dtype)
+                     .tensor_options(options));
+}
+}  // namespace
 
 EmbeddingTableImpl::EmbeddingTableImpl(int64_t rows, int64_t dim, const at::TensorOptions& options) {
   weight = register_parameter("weight", at::empty({rows, dim}, options), /*requires_grad=*/false);
 }
 at::Tensor EmbeddingTableImpl::forward(const at::Tensor& index) { return at::embedding(weight, index); }
-
-RmsNormImpl::RmsNormImpl(int64_t dim, const at::TensorOptions& options, double eps_) : eps(eps_) {
-  weight = register_parameter("weight", at::ones({dim}, options), /*requires_grad=*/false);
-}
-
-at::Tensor RmsNormImpl::forward(const at::Tensor& x) {
-  // The product with the float32 rsqrt promotes x to float32; half weights bring it back (T5LayerNorm).
-  at::Tensor y = x * at::rsqrt(x.to(at::kFloat).pow(2).mean(-1, /*keepdim=*/true) + eps);
-  if (weight.scalar_type() == at::kHalf || weight.scalar_type() == at::kBFloat16) y = y.to(weight.scalar_type());
-  return weight * y;
-}
 
 RelativePositionImpl::RelativePositionImpl(const EncoderConfig& c, const at::TensorOptions& options)
     : num_buckets(c.num_buckets), max_dist(c.max_dist) {
@@ -64,10 +58,10 @@ at::Tensor RelativePositionImpl::forward(const at::Tensor& b) {
 
 SelfAttentionImpl::SelfAttentionImpl(const EncoderConfig& c, const at::TensorOptions& options)
     : num_heads(c.num_heads) {
-  q = register_module("q", LinearNoBias(c.dim, c.dim_attn, options));
-  k = register_module("k", LinearNoBias(c.dim, c.dim_attn, options));
-  v = register_module("v", LinearNoBias(c.dim, c.dim_attn, options));
-  o = register_module("o", LinearNoBias(c.dim_attn, c.dim, options));
+  q = register_module("q", linear(c.dim, c.dim_attn, options));
+  k = register_module("k", linear(c.dim, c.dim_attn, options));
+  v = register_module("v", linear(c.dim, c.dim_attn, options));
+  o = register_module("o", linear(c.dim_attn, c.dim, options));
 }
 
 at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& bias) {
@@ -80,12 +74,12 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& bia
 
 FeedForwardImpl::FeedForwardImpl(const EncoderConfig& c, const at::TensorOptions& options) {
   // The reference's gate is nn.Sequential(Linear, GELU): its weight is "gate.0.weight".
-  gate = LinearNoBias(c.dim, c.dim_ffn, options);
+  gate = linear(c.dim, c.dim_ffn, options);
   torch::nn::ModuleList gate_list;
   gate_list->push_back(gate);
   register_module("gate", gate_list);
-  fc1 = register_module("fc1", LinearNoBias(c.dim, c.dim_ffn, options));
-  fc2 = register_module("fc2", LinearNoBias(c.dim_ffn, c.dim, options));
+  fc1 = register_module("fc1", linear(c.dim, c.dim_ffn, options));
+  fc2 = register_module("fc2", linear(c.dim_ffn, c.dim, options));
 }
 
 at::Tensor FeedForwardImpl::forward(const at::Tensor& x) {
@@ -93,9 +87,9 @@ at::Tensor FeedForwardImpl::forward(const at::Tensor& x) {
 }
 
 BlockImpl::BlockImpl(const EncoderConfig& c, const at::TensorOptions& options) {
-  norm1 = register_module("norm1", RmsNorm(c.dim, options));
+  norm1 = register_module("norm1", t5_norm(c.dim, options));
   attn = register_module("attn", SelfAttention(c, options));
-  norm2 = register_module("norm2", RmsNorm(c.dim, options));
+  norm2 = register_module("norm2", t5_norm(c.dim, options));
   ffn = register_module("ffn", FeedForward(c, options));
   pos_embedding = register_module("pos_embedding", RelativePosition(c, options));
 }
@@ -119,7 +113,7 @@ EncoderImpl::EncoderImpl(const EncoderConfig& c, const at::TensorOptions& option
   token_embedding = register_module("token_embedding", EmbeddingTable(c.vocab, c.dim, options));
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_layers; ++i) blocks->push_back(Block(c, options));
-  norm = register_module("norm", RmsNorm(c.dim, options));
+  norm = register_module("norm", t5_norm(c.dim, options));
 }
 
 at::Tensor EncoderImpl::forward(const at::Tensor& ids, const at::Tensor& mask) {

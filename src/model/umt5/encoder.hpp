@@ -16,28 +16,13 @@
 #include <torch/nn/pimpl.h>
 
 #include "model/io/load_module.hpp"
+#include "model/layers/modules.hpp"
 #include "model/umt5/encoder_config.hpp"
 
 namespace talkgen::model::umt5 {
 
-/// A bias-free linear layer ("weight" [out, in]), created uninitialised: its values come from the checkpoint.
-class LinearNoBiasImpl : public torch::nn::Module {
- public:
-  LinearNoBiasImpl(int64_t in, int64_t out, const at::TensorOptions& options);
-  at::Tensor forward(const at::Tensor& x);
-  at::Tensor weight;
-};
-TORCH_MODULE(LinearNoBias);
-
-/// T5LayerNorm: x * rsqrt(mean(x^2) + eps) in float32, times "weight", in the weight's dtype.
-class RmsNormImpl : public torch::nn::Module {
- public:
-  RmsNormImpl(int64_t dim, const at::TensorOptions& options, double eps = 1e-6);
-  at::Tensor forward(const at::Tensor& x);
-  at::Tensor weight;
-  double eps;
-};
-TORCH_MODULE(RmsNorm);
+using layers::Linear;  // bias-free here (LinearOptions::bias(false)): T5 linears have none
+using layers::RMSNorm;  // T5LayerNorm: RMSNormRounding::weight_dtype
 
 /// An embedding table ("weight" [rows, dim]), uninitialised; forward gathers rows.
 class EmbeddingTableImpl : public torch::nn::Module {
@@ -66,7 +51,7 @@ class SelfAttentionImpl : public torch::nn::Module {
   SelfAttentionImpl(const EncoderConfig& config, const at::TensorOptions& options);
   /// x: [B, L, dim]; bias: [B or 1, H, L, L] additive, in x's dtype.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& bias);
-  LinearNoBias q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   int64_t num_heads;
 };
 TORCH_MODULE(SelfAttention);
@@ -76,7 +61,7 @@ class FeedForwardImpl : public torch::nn::Module {
  public:
   FeedForwardImpl(const EncoderConfig& config, const at::TensorOptions& options);
   at::Tensor forward(const at::Tensor& x);
-  LinearNoBias gate{nullptr}, fc1{nullptr}, fc2{nullptr};
+  Linear gate{nullptr}, fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(FeedForward);
 
@@ -85,7 +70,7 @@ class BlockImpl : public torch::nn::Module {
   BlockImpl(const EncoderConfig& config, const at::TensorOptions& options);
   /// x: [B, L, dim]; buckets: [L, L]; key_mask: [B, L] (nonzero = real token) or undefined.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& buckets, const at::Tensor& key_mask);
-  RmsNorm norm1{nullptr}, norm2{nullptr};
+  RMSNorm norm1{nullptr}, norm2{nullptr};
   SelfAttention attn{nullptr};
   FeedForward ffn{nullptr};
   RelativePosition pos_embedding{nullptr};
@@ -105,7 +90,7 @@ class EncoderImpl : public torch::nn::Module {
   const EncoderConfig& config() const { return config_; }
   EmbeddingTable token_embedding{nullptr};
   torch::nn::ModuleList blocks;
-  RmsNorm norm{nullptr};
+  RMSNorm norm{nullptr};
 
  private:
   EncoderConfig config_;

@@ -18,19 +18,19 @@ constexpr double kConvNormEps = 1e-5;
 
 }  // namespace
 
-Conv1d::Conv1d(int64_t in, int64_t out, int64_t kernel, int64_t groups, bool has_bias) {
+Conv1dImpl::Conv1dImpl(int64_t in, int64_t out, int64_t kernel, int64_t groups, bool has_bias) {
   weight = register_parameter("weight", empty_param({out, in / groups, kernel}));
   if (has_bias) bias = register_parameter("bias", empty_param({out}));
 }
 
-FeatureConvLayer::FeatureConvLayer(int64_t in, int64_t out, int64_t kernel, int64_t stride_, bool bias, Norm norm_,
-                                   Activation act_)
+FeatureConvLayerImpl::FeatureConvLayerImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride_, bool bias,
+                                           Norm norm_, Activation act_)
     : stride(stride_), norm(norm_), act(act_) {
-  conv = register_module("conv", std::make_shared<Conv1d>(in, out, kernel, 1, bias));
-  if (norm != Norm::none) layer_norm = register_module("layer_norm", std::make_shared<LayerNorm>(out, kConvNormEps));
+  conv = register_module("conv", Conv1d(in, out, kernel, 1, bias));
+  if (norm != Norm::none) layer_norm = register_module("layer_norm", LayerNorm(out, kConvNormEps));
 }
 
-at::Tensor FeatureConvLayer::forward(const at::Tensor& x) const {
+at::Tensor FeatureConvLayerImpl::forward(const at::Tensor& x) const {
   auto y = at::conv1d(x, conv->weight, conv->bias, {stride});
   if (norm == Norm::group) {
     // One group per channel: each channel is normalised over time on its own.
@@ -41,45 +41,46 @@ at::Tensor FeatureConvLayer::forward(const at::Tensor& x) const {
   return apply_activation(act, y);
 }
 
-FeatureEncoder::FeatureEncoder(const Wav2Vec2Config& c) {
-  auto list = register_module("conv_layers", std::make_shared<torch::nn::Module>());
+FeatureEncoderImpl::FeatureEncoderImpl(const Wav2Vec2Config& c) {
+  conv_layers = register_module("conv_layers", torch::nn::ModuleList());
   const Activation act = parse_activation(c.feat_extract_activation, "feat_extract_activation");
   for (size_t i = 0; i < c.conv_dim.size(); ++i) {
-    using Norm = FeatureConvLayer::Norm;
+    using Norm = FeatureConvLayerImpl::Norm;
     const Norm norm = c.feat_extract_norm == "layer" ? Norm::layer : (i == 0 ? Norm::group : Norm::none);
     const int64_t in = i == 0 ? 1 : c.conv_dim[i - 1];
-    auto layer = std::make_shared<FeatureConvLayer>(in, c.conv_dim[i], c.conv_kernel[i], c.conv_stride[i],
-                                                    c.conv_bias, norm, act);
-    conv_layers.push_back(list->register_module(std::to_string(i), layer));
+    conv_layers->push_back(
+        FeatureConvLayer(in, c.conv_dim[i], c.conv_kernel[i], c.conv_stride[i], c.conv_bias, norm, act));
   }
 }
 
-at::Tensor FeatureEncoder::forward(const at::Tensor& wave) const {
+at::Tensor FeatureEncoderImpl::forward(const at::Tensor& wave) const {
   auto x = wave.unsqueeze(1);  // [B, 1, N]
-  for (const auto& layer : conv_layers) x = layer->forward(x);
+  for (const auto& layer : *conv_layers) x = layer->as<FeatureConvLayerImpl>()->forward(x);
   return x;
 }
 
-FeatureProjection::FeatureProjection(const Wav2Vec2Config& c) {
-  layer_norm = register_module("layer_norm", std::make_shared<LayerNorm>(c.conv_dim.back(), c.layer_norm_eps));
-  projection = register_module("projection", std::make_shared<Linear>(c.conv_dim.back(), c.hidden_size));
+FeatureProjectionImpl::FeatureProjectionImpl(const Wav2Vec2Config& c) {
+  layer_norm = register_module("layer_norm", LayerNorm(c.conv_dim.back(), c.layer_norm_eps));
+  projection = register_module("projection", Linear(c.conv_dim.back(), c.hidden_size));
 }
 
-at::Tensor FeatureProjection::forward(const at::Tensor& x) const { return projection->forward(layer_norm->forward(x)); }
+at::Tensor FeatureProjectionImpl::forward(const at::Tensor& x) const {
+  return projection->forward(layer_norm->forward(x));
+}
 
-PositionalConvEmbedding::WeightNormConv::WeightNormConv(int64_t channels, int64_t kernel, int64_t groups) {
+WeightNormConvImpl::WeightNormConvImpl(int64_t channels, int64_t kernel, int64_t groups) {
   weight_g = register_parameter("weight_g", empty_param({1, 1, kernel}));
   weight_v = register_parameter("weight_v", empty_param({channels, channels / groups, kernel}));
   bias = register_parameter("bias", empty_param({channels}));
 }
 
-PositionalConvEmbedding::PositionalConvEmbedding(const Wav2Vec2Config& c)
+PositionalConvEmbeddingImpl::PositionalConvEmbeddingImpl(const Wav2Vec2Config& c)
     : kernel(c.num_conv_pos_embeddings), groups(c.num_conv_pos_embedding_groups),
       act(parse_activation(c.feat_extract_activation, "feat_extract_activation")) {
-  conv = register_module("conv", std::make_shared<WeightNormConv>(c.hidden_size, kernel, groups));
+  conv = register_module("conv", WeightNormConv(c.hidden_size, kernel, groups));
 }
 
-at::Tensor PositionalConvEmbedding::forward(const at::Tensor& x) const {
+at::Tensor PositionalConvEmbeddingImpl::forward(const at::Tensor& x) const {
   const auto weight = at::_weight_norm(conv->weight_v, conv->weight_g, /*dim=*/2);
   auto y = at::conv1d(x.transpose(1, 2), weight, conv->bias, /*stride=*/{1}, /*padding=*/{kernel / 2},
                       /*dilation=*/{1}, groups);
@@ -88,14 +89,14 @@ at::Tensor PositionalConvEmbedding::forward(const at::Tensor& x) const {
   return apply_activation(act, y).transpose(1, 2);
 }
 
-SelfAttention::SelfAttention(int64_t hidden, int64_t heads_) : heads(heads_) {
-  q_proj = register_module("q_proj", std::make_shared<Linear>(hidden, hidden));
-  k_proj = register_module("k_proj", std::make_shared<Linear>(hidden, hidden));
-  v_proj = register_module("v_proj", std::make_shared<Linear>(hidden, hidden));
-  out_proj = register_module("out_proj", std::make_shared<Linear>(hidden, hidden));
+SelfAttentionImpl::SelfAttentionImpl(int64_t hidden, int64_t heads_) : heads(heads_) {
+  q_proj = register_module("q_proj", Linear(hidden, hidden));
+  k_proj = register_module("k_proj", Linear(hidden, hidden));
+  v_proj = register_module("v_proj", Linear(hidden, hidden));
+  out_proj = register_module("out_proj", Linear(hidden, hidden));
 }
 
-at::Tensor SelfAttention::forward(const at::Tensor& x) const {
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& x) const {
   const int64_t b = x.size(0), f = x.size(1), h = x.size(2), d = h / heads;
   auto split = [&](const at::Tensor& t) { return t.view({b, f, heads, d}).transpose(1, 2); };  // [B, heads, F, d]
   auto out = layers::attention(split(q_proj->forward(x)), split(k_proj->forward(x)), split(v_proj->forward(x)),
@@ -103,43 +104,41 @@ at::Tensor SelfAttention::forward(const at::Tensor& x) const {
   return out_proj->forward(out.transpose(1, 2).reshape({b, f, h}));
 }
 
-FeedForward::FeedForward(int64_t hidden, int64_t intermediate, Activation act_) : act(act_) {
-  intermediate_dense = register_module("intermediate_dense", std::make_shared<Linear>(hidden, intermediate));
-  output_dense = register_module("output_dense", std::make_shared<Linear>(intermediate, hidden));
+FeedForwardImpl::FeedForwardImpl(int64_t hidden, int64_t intermediate, Activation act_) : act(act_) {
+  intermediate_dense = register_module("intermediate_dense", Linear(hidden, intermediate));
+  output_dense = register_module("output_dense", Linear(intermediate, hidden));
 }
 
-at::Tensor FeedForward::forward(const at::Tensor& x) const {
+at::Tensor FeedForwardImpl::forward(const at::Tensor& x) const {
   return output_dense->forward(apply_activation(act, intermediate_dense->forward(x)));
 }
 
-EncoderLayer::EncoderLayer(const Wav2Vec2Config& c) {
-  attention = register_module("attention", std::make_shared<SelfAttention>(c.hidden_size, c.num_attention_heads));
-  layer_norm = register_module("layer_norm", std::make_shared<LayerNorm>(c.hidden_size, c.layer_norm_eps));
-  feed_forward = register_module("feed_forward", std::make_shared<FeedForward>(
+EncoderLayerImpl::EncoderLayerImpl(const Wav2Vec2Config& c) {
+  attention = register_module("attention", SelfAttention(c.hidden_size, c.num_attention_heads));
+  layer_norm = register_module("layer_norm", LayerNorm(c.hidden_size, c.layer_norm_eps));
+  feed_forward = register_module("feed_forward", FeedForward(
       c.hidden_size, c.intermediate_size, parse_activation(c.hidden_act, "hidden_act")));
-  final_layer_norm = register_module("final_layer_norm", std::make_shared<LayerNorm>(c.hidden_size, c.layer_norm_eps));
+  final_layer_norm = register_module("final_layer_norm", LayerNorm(c.hidden_size, c.layer_norm_eps));
 }
 
-at::Tensor EncoderLayer::forward(const at::Tensor& x) const {
+at::Tensor EncoderLayerImpl::forward(const at::Tensor& x) const {
   auto h = layer_norm->forward(x + attention->forward(x));
   return final_layer_norm->forward(h + feed_forward->forward(h));
 }
 
-Encoder::Encoder(const Wav2Vec2Config& c) {
-  pos_conv_embed = register_module("pos_conv_embed", std::make_shared<PositionalConvEmbedding>(c));
-  layer_norm = register_module("layer_norm", std::make_shared<LayerNorm>(c.hidden_size, c.layer_norm_eps));
-  auto list = register_module("layers", std::make_shared<torch::nn::Module>());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-    layers.push_back(list->register_module(std::to_string(i), std::make_shared<EncoderLayer>(c)));
-  }
+EncoderImpl::EncoderImpl(const Wav2Vec2Config& c) {
+  pos_conv_embed = register_module("pos_conv_embed", PositionalConvEmbedding(c));
+  layer_norm = register_module("layer_norm", LayerNorm(c.hidden_size, c.layer_norm_eps));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(EncoderLayer(c));
 }
 
-std::vector<at::Tensor> Encoder::forward(const at::Tensor& x) const {
+std::vector<at::Tensor> EncoderImpl::forward(const at::Tensor& x) const {
   auto h = layer_norm->forward(x + pos_conv_embed->forward(x));
   std::vector<at::Tensor> outputs;
-  outputs.reserve(layers.size());
-  for (const auto& layer : layers) {
-    h = layer->forward(h);
+  outputs.reserve(layers->size());
+  for (const auto& layer : *layers) {
+    h = layer->as<EncoderLayerImpl>()->forward(h);
     outputs.push_back(h);
   }
   return outputs;
@@ -147,9 +146,9 @@ std::vector<at::Tensor> Encoder::forward(const at::Tensor& x) const {
 
 Wav2Vec2Model::Wav2Vec2Model(const Wav2Vec2Config& c) : config(c) {
   config.validate("wav2vec2 config");
-  feature_extractor = register_module("feature_extractor", std::make_shared<FeatureEncoder>(c));
-  feature_projection = register_module("feature_projection", std::make_shared<FeatureProjection>(c));
-  encoder = register_module("encoder", std::make_shared<Encoder>(c));
+  feature_extractor = register_module("feature_extractor", FeatureEncoder(c));
+  feature_projection = register_module("feature_projection", FeatureProjection(c));
+  encoder = register_module("encoder", Encoder(c));
 }
 
 }  // namespace talkgen::model::wav2vec2

@@ -215,7 +215,8 @@ async function updatePlan() {
     return;
   }
   const seq = ++form.planSeq;  // answers to older requests are dropped
-  const request = { duration_sec: duration, quality: $('quality').value, resolution: $('resolution').value };
+  const request = { duration_sec: duration, resolution: $('resolution').value };
+  if ($('quality').value) request.quality = $('quality').value;  // none: the server's default profile
   if ($('plan-gpu').value) Object.assign(request, { gpu_type: $('plan-gpu').value, gpus_available: 8 });
   try {
     const plan = await api('POST', '/v1/plan', request);
@@ -231,7 +232,8 @@ async function updatePlan() {
   }
 }
 
-/** The server's devices (from /v1/stats): the GPU choices, and a note when the model is the demo. */
+/** The server's devices (from /v1/stats): the GPU choices, the default quality profile's name, and a note
+ * when the model is the demo. */
 async function loadPool() {
   try {
     const stats = await api('GET', '/v1/stats');
@@ -242,6 +244,7 @@ async function loadPool() {
     select.replaceChildren(el('option', { value: 'auto' }, 'auto (the plan\'s choice)'),
       ...counts.map((n) => el('option', { value: String(n) }, String(n))));
     select.value = counts.map(String).includes(current) ? current : 'auto';
+    if (stats.default_quality) $('quality-default').textContent = `${stats.default_quality} (the server's default)`;
     $('pool').textContent = devices.length ? `devices: ${devices.join(', ')}` +
       (stats.untrained_model ? ' · demo model (untrained: the video shows noise)' : '') : '';
   } catch (e) {
@@ -269,7 +272,6 @@ async function submitJob(ev) {
   try {
     const request = {
       ref_image_b64: await fileBase64($('image').files[0]),
-      quality: $('quality').value,
       resolution: $('resolution').value,
       seed: Number($('seed').value || 42),
     };
@@ -282,6 +284,7 @@ async function submitJob(ev) {
     } else {
       request.script_text = $('text').value.trim();
     }
+    if ($('quality').value) request.quality = $('quality').value;  // none: the server's default profile
     if (chosenGpus()) request.num_gpus = chosenGpus();
     if ($('prompt').value.trim()) request.prompt = $('prompt').value.trim();
     const job = await api('POST', '/v1/jobs', request);
