@@ -23,7 +23,10 @@
 
 namespace media_test {
 
-inline std::string scratch(const std::string& name) { return talkgen_test::scratch_path("media/" + name); }
+inline std::string scratch(const std::string& name) {
+  std::filesystem::create_directories(talkgen_test::scratch_path("media"));
+  return talkgen_test::scratch_path("media/" + name);
+}
 
 /// Runs `ffmpeg -y -v error <args>` and requires success (inputs are made with the installed CLI).
 inline void ffmpeg(const std::string& args) {

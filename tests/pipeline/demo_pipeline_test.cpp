@@ -193,6 +193,7 @@ TEST_CASE("bad jobs are refused with typed errors") {
   CHECK(code_of([&] { p.run(missing); }) == ErrorCode::not_found);
 
   GenerateOptions bad_dir = o;
+  std::filesystem::remove_all(scratch("no_such_dir"));  // an earlier run may have made it
   bad_dir.output_path = scratch("no_such_dir/out.mp4");
   CHECK(code_of([&] { p.run(bad_dir); }) == ErrorCode::io_error);
   GenerateOptions bad_steps = o;

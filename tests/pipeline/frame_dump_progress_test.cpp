@@ -70,6 +70,7 @@ TEST_CASE("FrameDumpWriter leaves nothing behind when abandoned, and checks size
   }
   for (const auto& e : std::filesystem::directory_iterator(TALKGEN_TEST_SCRATCH_DIR))
     CHECK(e.path().filename().string().find("dump_abandoned") == std::string::npos);
+  std::filesystem::remove_all(talkgen_test::scratch("missing_dir"));  // an earlier run may have made it
   try {
     FrameDumpWriter w(talkgen_test::scratch("missing_dir/x.safetensors"), "frames", {1});
     FAIL("expected an io_error");
